@@ -1,0 +1,2 @@
+//! Rivet's CPU layer (placeholder while the arch modules are written).
+#![no_std]

@@ -1,0 +1,2 @@
+//! NS16550A UART driver (placeholder).
+#![no_std]

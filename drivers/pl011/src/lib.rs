@@ -1,0 +1,2 @@
+//! Arm PL011 UART driver (placeholder).
+#![no_std]

@@ -1,0 +1,19 @@
+//! The boot environments an image carries, chosen once per architecture.
+//!
+//! This is the one place in `platform/` that names a CPU architecture: each architecture's image
+//! carries every boot environment of that architecture, and the entry code (in `arch/`) jumps to
+//! the `rivet_*_entry` function of the environment that started it:
+//!
+//! - x86_64: [`pvh`] (QEMU/KVM `microvm` and `q35`, Firecracker, cloud-hypervisor). Xen PV
+//!   comes next beside it.
+//! - aarch64: [`devicetree`] (an arm64 `Image` handed a DTB: QEMU `virt`; the Pi and Xen later
+//!   recognised from the same DTB).
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod pvh;
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod devicetree;
+
+#[cfg(all(target_os = "none", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+compile_error!("Rivet runs on x86_64 and aarch64 only");
