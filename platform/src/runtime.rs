@@ -64,6 +64,8 @@ pub(crate) fn start(mut handoff: Handoff) -> ! {
         entry_ticks: handoff.entry_ticks,
         heap_bytes,
     });
+    // Read the counter before printing anything: console output is slow, and it is not boot.
+    let main_ticks = rivet_core::time::clock().ticks();
     log::debug!(
         "{}/{}: heap {} KiB, {} KiB of frames in reserve",
         info.arch,
@@ -72,9 +74,8 @@ pub(crate) fn start(mut handoff: Handoff) -> ! {
         handoff.frames.free_bytes() / 1024
     );
     if log::log_enabled!(log::Level::Debug) {
-        let clock = rivet_core::time::clock();
-        let ticks = clock.ticks().wrapping_sub(info.entry_ticks);
-        let nanos = rivet_core::time::ticks_to_nanos(ticks, clock.frequency());
+        let ticks = main_ticks.wrapping_sub(info.entry_ticks);
+        let nanos = rivet_core::time::ticks_to_nanos(ticks, rivet_core::time::clock().frequency());
         log::debug!("boot: first instruction to main took {}.{:03} us", nanos / 1000, nanos % 1000);
     }
 

@@ -180,20 +180,32 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
                     F::block_supported(l) && v % size == 0 && p % size == 0 && left >= size
                 })
                 .unwrap_or(1);
-            self.map_one(v, p, level, attributes, frames)?;
-            offset += level_size(level);
+            // Walk from the root once, then fill consecutive entries of that table: a run ends
+            // at the table's end (where a larger block may become possible) or the range's end.
+            let table = self.walk_creating(v, level, frames)?;
+            let size = level_size(level);
+            for index in level_index(v, level)..ENTRIES {
+                if len - offset < size {
+                    break;
+                }
+                if F::is_valid(self.memory.read(table, index)) {
+                    return Err(PagingError::AlreadyMapped(virt + offset));
+                }
+                let entry = F::leaf_entry(phys + offset, level, attributes);
+                self.memory.write(table, index, entry);
+                offset += size;
+            }
         }
         Ok(())
     }
 
-    fn map_one(
+    /// Returns the level-`leaf_level` table covering `virt`, creating tables above it as needed.
+    fn walk_creating(
         &mut self,
         virt: u64,
-        phys: u64,
         leaf_level: u8,
-        attributes: Attributes,
         frames: &mut impl FrameSource,
-    ) -> Result<(), PagingError> {
+    ) -> Result<u64, PagingError> {
         let mut table = self.root;
         for level in (leaf_level + 1..=4).rev() {
             let index = level_index(virt, level);
@@ -209,13 +221,7 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
                 return Err(PagingError::AlreadyMapped(virt));
             };
         }
-        let index = level_index(virt, leaf_level);
-        let entry = self.memory.read(table, index);
-        if F::is_valid(entry) {
-            return Err(PagingError::AlreadyMapped(virt));
-        }
-        self.memory.write(table, index, F::leaf_entry(phys, leaf_level, attributes));
-        Ok(())
+        Ok(table)
     }
 
     /// Where `virt` is mapped: the physical address and the level of the leaf entry.
@@ -384,6 +390,27 @@ mod tests {
         assert_eq!(t.translate(0xc000_2fff), Some((0xc000_2fff, 1)));
         assert_eq!(t.translate(0xc000_3000), None);
         assert_eq!(t.translate(start - 1), None);
+    }
+
+    #[test]
+    fn page_runs_cross_leaf_tables() {
+        let mut f = frames();
+        let mut t = Table::new(FakeMemory::default(), &mut f).unwrap();
+        // Physical address not 2 MiB-aligned: every page is a 4 KiB page, across three tables.
+        let virt = 0x1f_f000;
+        let phys = 0x8000_1000;
+        let len = 0x40_2000;
+        t.map(virt, phys, len, Attributes::DATA, &mut f).unwrap();
+        for offset in (0..len).step_by(0x1000) {
+            assert_eq!(t.translate(virt + offset), Some((phys + offset, 1)));
+        }
+        assert_eq!(t.translate(virt + len), None);
+        assert_eq!(t.translate(virt - 0x1000), None);
+        // Overlap in the middle of a run reports the first mapped address.
+        assert_eq!(
+            t.map(virt - 0x2000, 0x1000, 0x4000, Attributes::DATA, &mut f),
+            Err(PagingError::AlreadyMapped(virt))
+        );
     }
 
     #[test]
