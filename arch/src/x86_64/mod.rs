@@ -1,0 +1,19 @@
+//! x86_64: the PVH entry, 4-level paging, the TSC, exception vectors and frame-pointer backtraces.
+//!
+//! Only modules and re-exports live here; see `arch/src/lib.rs` for the names every architecture
+//! exports. x86_64-only extras: [`head`] (the boot entry and the boot page tables' reach) and
+//! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks).
+//!
+//! Interrupts stay disabled throughout: there is no interrupt controller yet.
+
+pub mod backtrace;
+pub mod cpu;
+pub mod gdt;
+pub mod head;
+pub mod paging;
+pub mod time;
+pub mod trap;
+
+mod layout;
+
+pub use cpu::NAME;
