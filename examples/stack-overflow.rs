@@ -4,6 +4,8 @@
 
 rivet::main!(main);
 
+// The recursion has no base case on purpose.
+#[allow(unconditional_recursion)]
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
     let frame = core::hint::black_box([depth; 64]);

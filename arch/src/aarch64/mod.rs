@@ -1,0 +1,24 @@
+//! aarch64 (ARMv8-A, EL1): Image entry, exception vectors, stage-1 page tables, generic timer.
+//!
+//! The kernel runs at EL1 on SP_EL0, identity-mapped, from a position-independent `Image` that
+//! relocates itself (see `boot.rs` and `targets/aarch64-unknown-none/kernel.ld`). Exceptions run
+//! on their own stack (SP_EL1), so a boot-stack overflow is still reported.
+//!
+//! Beside the names every architecture exports (see `arch/src/lib.rs`), aarch64 has
+//! [`semihosting`] (exit codes and a last-resort console for a debugger or QEMU) and [`psci`]
+//! (power off through firmware or a hypervisor).
+//!
+//! Weak spots: one core only; no interrupts yet (GIC and timer interrupts come with threads).
+
+pub mod backtrace;
+pub mod boot;
+pub mod cpu;
+pub mod esr;
+pub mod layout;
+pub mod paging;
+pub mod psci;
+pub mod semihosting;
+pub mod time;
+pub mod trap;
+
+pub use cpu::NAME;

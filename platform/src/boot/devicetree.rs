@@ -1,0 +1,151 @@
+//! Booting from an arm64 `Image` handed a devicetree: QEMU `virt` today; the Pi and Xen on arm
+//! will be recognised from the same DTB.
+//!
+//! The entry code (`rivet_arch::boot`) calls [`rivet_devicetree_entry`] at EL1 with the MMU off,
+//! the image relocated and .bss zeroed. From there:
+//!
+//! 1. exception vectors, so faults are reported from the start;
+//! 2. the DTB is checked ([`blob`]) and read in one pass ([`discover`]): console UART, RAM,
+//!    reservations, board, PSCI, bootargs;
+//! 3. memory maps and page tables are built ([`memory`]) and the MMU turned on;
+//! 4. only then console, exit handler and clock are installed — they are registered through
+//!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
+//!    memory every access is while the MMU is off (a Pi's exclusive monitor never succeeds);
+//! 5. `runtime::start` sets up the heap and runs `main`.
+//!
+//! Until step 4, errors are printed straight to the UART (or, before one is known, to the
+//! semihosting console) and end the run with code 103 through [`power_off`].
+//!
+//! Weak spot: a panic before step 4 cannot end the run (core's exit handler is not installed
+//! yet), so it halts silently; the code before it is written not to panic on any input.
+
+mod blob;
+mod discover;
+mod error;
+mod memory;
+
+use crate::runtime::{start, Handoff};
+use blob::Blob;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU8, Ordering};
+use discover::Machine;
+use error::BootError;
+use rivet_arch::psci::Conduit;
+use rivet_arch::semihosting::SemihostingConsole;
+use rivet_core::console::{Console, LineWriter};
+use rivet_core::memory::PhysRange;
+use rivet_pl011::Pl011;
+use spin::Once;
+
+/// The console UART, once the MMU is on.
+static UART: Once<Pl011> = Once::new();
+
+/// The PSCI conduit for powering off: 0 none, 1 `hvc`, 2 `smc`. A plain store sets it, so it is
+/// usable before the MMU is on.
+static PSCI: AtomicU8 = AtomicU8::new(0);
+
+/// The platform's entry point, called once by the arch entry code with the MMU off.
+///
+/// `dtb` is x0 as the loader left it, `entry_ticks` the counter at the first instruction,
+/// `unapplied_relocations` the number of relocations the entry code could not apply (0 unless
+/// the build is broken).
+#[no_mangle]
+extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_relocations: u64) -> ! {
+    rivet_arch::trap::init();
+
+    // SAFETY: x0 is the DTB address by the arm64 boot protocol, which also promises the blob
+    // lies in RAM the kernel does not overwrite: `memory::build` reserves it and keeps it mapped.
+    let blob = match unsafe { Blob::claim(dtb) } {
+        Ok(blob) => blob,
+        Err(e) => fail(None, e),
+    };
+    let mut machine = Machine::new();
+    let read = discover::read(&blob, &mut machine);
+    // Known as soon as the walk has passed /psci, so even a later failure can power off.
+    let conduit = match machine.psci {
+        None => 0,
+        Some(Conduit::Hvc) => 1,
+        Some(Conduit::Smc) => 2,
+    };
+    PSCI.store(conduit, Ordering::Relaxed);
+    // A failure still names the UART if one was found, so the error can be shown there.
+    let uart_base = match &read {
+        Ok(()) => machine.console,
+        Err(failure) => match failure.console {
+            Some(base) => base,
+            None => fail(None, failure.error),
+        },
+    };
+    // SAFETY: the base comes from the DTB's PL011 node (obligation 1: the MMU is off, and
+    // `memory::build` maps its page as Device memory before the MMU comes on); nothing else in
+    // the kernel drives this UART (obligation 2).
+    let uart = match unsafe { Pl011::new(uart_base as usize) } {
+        Ok(uart) => uart,
+        Err(e) => fail(None, BootError::Console(e)),
+    };
+    uart.init();
+    if let Err(failure) = read {
+        fail(Some(&uart), failure.error);
+    }
+    let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
+    let memory = match memory::build(&machine, blob.range(), &[uart_page]) {
+        Ok(memory) => memory,
+        Err(e) => fail(Some(&uart), e),
+    };
+    // SAFETY: `memory::build` identity-mapped the image (W^X), all usable RAM (which holds the
+    // tables and the DTB) and the UART (obligation 1); since entry only the image and those
+    // tables were written (obligation 2).
+    unsafe { rivet_arch::paging::activate(memory.root) };
+
+    // The MMU and caches are on: atomics work everywhere from here.
+    let uart = UART.call_once(|| uart);
+    rivet_core::console::set_console(uart);
+    rivet_core::exit::set_exit_handler(power_off);
+    rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
+    // A broken build, not bad boot input: some pointer in the image was never relocated.
+    assert!(
+        unapplied_relocations == 0,
+        "{unapplied_relocations} relocations in the image are not R_AARCH64_RELATIVE or are \
+         misaligned; the entry code could not apply them"
+    );
+
+    start(Handoff {
+        platform: machine.platform,
+        frames: memory.frames,
+        command_line: machine.bootargs,
+        entry_ticks,
+    })
+}
+
+/// Reports bad boot input on the UART, or on the semihosting console before a UART is known,
+/// and ends the run with code 103.
+fn fail(uart: Option<&Pl011>, error: BootError) -> ! {
+    let console: &dyn Console = match uart {
+        Some(uart) => uart,
+        None => &SemihostingConsole,
+    };
+    let _ = writeln!(LineWriter(console), "rivet: bad boot input: {error}");
+    if let Some(uart) = uart {
+        uart.flush();
+    }
+    power_off(rivet_core::exit::BAD_BOOT_INPUT)
+}
+
+/// Ends the run with `code`: semihosting where a host listens (QEMU, a debugger), else PSCI
+/// SYSTEM_OFF (which carries no code), else the core halts. The platform's exit handler.
+fn power_off(code: i32) -> ! {
+    if let Some(uart) = UART.get() {
+        uart.flush();
+    }
+    rivet_arch::semihosting::exit(code);
+    let conduit = match PSCI.load(Ordering::Relaxed) {
+        1 => Some(Conduit::Hvc),
+        2 => Some(Conduit::Smc),
+        _ => None,
+    };
+    if let Some(conduit) = conduit {
+        // Returns only if the firmware refuses; halting is all that is left then.
+        let _ = rivet_arch::psci::system_off(conduit);
+    }
+    rivet_arch::cpu::halt_forever()
+}
