@@ -55,7 +55,9 @@ impl Instant {
     /// Now, by the system clock.
     pub fn now() -> Self {
         let clock = clock();
-        Self(ticks_to_nanos(clock.ticks(), clock.frequency()))
+        // Frequency first: it may calibrate, which must not fall inside the measured time.
+        let frequency = clock.frequency();
+        Self(ticks_to_nanos(clock.ticks(), frequency))
     }
 
     /// The instant `ticks` counter ticks after the counter started.
@@ -73,9 +75,24 @@ impl Instant {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
+    /// The instant `duration` after this one (saturating).
+    pub fn saturating_add(&self, duration: Duration) -> Instant {
+        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_add(nanos))
+    }
+
     /// Time since this instant.
     pub fn elapsed(&self) -> Duration {
         Instant::now().duration_since(*self)
+    }
+}
+
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// Saturates at the end of time rather than wrapping.
+    fn add(self, duration: Duration) -> Instant {
+        self.saturating_add(duration)
     }
 }
 
