@@ -1,0 +1,401 @@
+//! Rivet's boot tests: the scenario table and the checks, shared by `tests/boot.rs`.
+//!
+//! A scenario is one example booted with some arguments, passing only on the agreed exit code plus
+//! the expected console lines. Every scenario runs on every machine of `targets/machines/` (the
+//! machine's `[test] skip` table names scenarios that cannot pass there, and why). Adding a
+//! scenario is adding an entry to [`SCENARIOS`]; adding a machine is adding its TOML file.
+//!
+//! Expected lines are patterns matched against whole console lines (trailing whitespace
+//! ignored): `*` matches any run of characters, `{platform}` is the machine's `[test] platform`.
+//! Images are built once per (triple, example, format), serially, before any boot uses them: two
+//! cargo builds at once would only wait on each other's lock.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use xtask::image::{self, Output, Profile};
+use xtask::machine::{ImageFormat, LaunchSettings, Machine};
+use xtask::qemu::{self, Boot, Outcome};
+use xtask::{cmdline, Workspace};
+
+/// One boot test.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// The test's name (also the key in a machine's `[test] skip` table).
+    pub name: &'static str,
+    /// The example to boot.
+    pub example: &'static str,
+    /// Kernel parameters (before `--`).
+    pub params: &'static [&'static str],
+    /// Application arguments.
+    pub args: &'static [&'static str],
+    /// A command line passed verbatim instead of `params -- args` (for malformed lines).
+    pub raw_cmdline: Option<&'static str>,
+    /// The exit code the boot must end with.
+    pub exit_code: u8,
+    /// Patterns that must match console lines in this order (other lines may come between).
+    pub in_order: &'static [&'static str],
+    /// Patterns that must each match some console line, anywhere.
+    pub anywhere: &'static [&'static str],
+}
+
+/// Every scenario, run on every machine.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "hello",
+        example: "hello",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &["Hello from Rivet on {platform}"],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "hello-args",
+        example: "hello",
+        params: &[],
+        args: &["one", "two words", "it's \"quoted\"", "--flag"],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "Hello from Rivet on {platform}",
+            "one",
+            "two words",
+            "it's \"quoted\"",
+            "--flag",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "hello-kernel-params",
+        example: "hello",
+        params: &["rivet.log=debug"],
+        args: &["after dashes"],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "*boot: first instruction to main took *us*",
+            "Hello from Rivet on {platform}",
+            "after dashes",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "exit-code-42",
+        example: "exit-code",
+        params: &[],
+        args: &["42"],
+        raw_cmdline: None,
+        exit_code: 42,
+        in_order: &["exiting with 42"],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "exit-code-0",
+        example: "exit-code",
+        params: &[],
+        args: &["0"],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &["exiting with 0"],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "panic",
+        example: "panic",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 101,
+        in_order: &[
+            "*panicked at examples/panic.rs:*",
+            "*backtrace:*",
+            "*#0 0x*",
+        ],
+        anywhere: &["*deliberate panic: the answer is 42*"],
+    },
+    Scenario {
+        name: "null-deref",
+        example: "null-deref",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 102,
+        in_order: &[],
+        anywhere: &["*CPU exception: *", "*fault address: 0x0000000000000000*"],
+    },
+    Scenario {
+        name: "stack-overflow",
+        example: "stack-overflow",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 102,
+        in_order: &[],
+        anywhere: &["*stack overflow*"],
+    },
+    Scenario {
+        name: "sleep",
+        example: "sleep",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &["slept * us for 100000 us asked", "sleep ok"],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "bad-command-line",
+        example: "hello",
+        params: &[],
+        args: &[],
+        raw_cmdline: Some("a 'never closed"),
+        exit_code: 103,
+        in_order: &["*quote at byte * is never closed*"],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "heap",
+        example: "heap",
+        params: &[],
+        args: &[],
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "heap: *verified",
+            "*allocation beyond memory failed cleanly*",
+            "heap workout passed",
+        ],
+        anywhere: &[],
+    },
+];
+
+/// Whether `text` matches `pattern`, where `*` matches any run of characters.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Checks a console transcript against a scenario; the error names the first unmet expectation.
+pub fn check_console(scenario: &Scenario, platform: &str, console: &str) -> Result<(), String> {
+    let lines: Vec<&str> = console.lines().map(str::trim_end).collect();
+    let expand = |p: &str| p.replace("{platform}", platform);
+    let mut from = 0;
+    for pattern in scenario.in_order.iter().map(|p| expand(p)) {
+        match lines[from..].iter().position(|l| glob(&pattern, l)) {
+            Some(at) => from += at + 1,
+            None if lines.iter().any(|l| glob(&pattern, l)) => {
+                return Err(format!(
+                    "console line `{pattern}` appears, but not after the lines expected before it"
+                ));
+            }
+            None => return Err(format!("no console line matches `{pattern}`")),
+        }
+    }
+    for pattern in scenario.anywhere.iter().map(|p| expand(p)) {
+        if !lines.iter().any(|l| glob(&pattern, l)) {
+            return Err(format!("no console line matches `{pattern}`"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a whole boot: exit code first, then the console.
+pub fn check(
+    scenario: &Scenario,
+    platform: &str,
+    outcome: &Outcome,
+    console: &str,
+) -> Result<(), String> {
+    match outcome {
+        Outcome::Exited(code) if *code == scenario.exit_code => {
+            check_console(scenario, platform, console)
+        }
+        other => Err(format!(
+            "expected exit code {}, got: {}",
+            scenario.exit_code,
+            other.describe()
+        )),
+    }
+}
+
+/// The per-boot timeout: `RIVET_TEST_TIMEOUT` seconds, else 60.
+pub fn boot_timeout() -> Duration {
+    let secs = std::env::var("RIVET_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(60.0);
+    Duration::from_secs_f64(secs)
+}
+
+type ImageKey = (String, String, ImageFormat);
+
+/// Built images, by (triple, example, format). The lock is held while building, so builds run one
+/// at a time and a failed build is reported to every test that needs it without building again.
+static IMAGES: Mutex<Option<HashMap<ImageKey, Result<PathBuf, String>>>> = Mutex::new(None);
+
+/// The image of `example` for `machine`, built on first use.
+pub fn image_for(ws: &Workspace, machine: &Machine, example: &str) -> Result<PathBuf, String> {
+    let mut images = IMAGES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = (machine.triple.clone(), example.to_owned(), machine.image);
+    images
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert_with(|| {
+            image::build(
+                ws,
+                &machine.triple,
+                example,
+                Profile::Release,
+                machine.image,
+                Output::Capture,
+            )
+            .map(|built| built.image)
+            .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+/// Builds (if needed) and boots one scenario on one machine; the error carries the transcript.
+pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(), String> {
+    let image = image_for(ws, machine, scenario.example).map_err(|e| {
+        format!(
+            "building `{}` for {} failed:\n{e}",
+            scenario.example, machine.triple
+        )
+    })?;
+    let owned = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+    let settings = LaunchSettings {
+        image,
+        cmdline: match scenario.raw_cmdline {
+            Some(raw) => raw.to_owned(),
+            None => cmdline::build(&owned(scenario.params), &owned(scenario.args)),
+        },
+        memory: None,
+        smp: None,
+        accel: None,
+    };
+    let boot = Boot {
+        machine,
+        settings,
+        echo: false,
+        interactive: false,
+        timeout: Some(boot_timeout()),
+        marker: None,
+        stop_at_marker: false,
+    };
+    let report = qemu::boot(ws, &boot).map_err(|e| e.to_string())?;
+    check(
+        scenario,
+        &machine.test.platform,
+        &report.outcome,
+        &report.console,
+    )
+    .map_err(|why| {
+        format!(
+            "{} on {}: {why}\n{}",
+            scenario.name,
+            machine.name,
+            report.transcript()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_whole_lines() {
+        assert!(glob("abc", "abc"));
+        assert!(!glob("abc", "abcd"));
+        assert!(glob("*b*", "abc"));
+        assert!(glob("a*c", "abbc"));
+        assert!(!glob("a*c", "abcd"));
+        assert!(glob("*#0 0x*", "  #0 0xffff"));
+        assert!(glob("heap: *verified", "heap: 4000 allocations verified"));
+        assert!(!glob("ab*ba", "aba"));
+        assert!(glob("*", ""));
+    }
+
+    fn scenario(name: &str) -> &'static Scenario {
+        SCENARIOS.iter().find(|s| s.name == name).unwrap()
+    }
+
+    #[test]
+    fn consoles_are_checked_in_order() {
+        let hello = scenario("hello-args");
+        let good = "[info] boot\nHello from Rivet on x86_64/pvh\r\none\ntwo words\nit's \"quoted\"\n--flag\n";
+        assert_eq!(check_console(hello, "x86_64/pvh", good), Ok(()));
+        assert!(check_console(hello, "aarch64/virt", good).is_err());
+        let swapped = "Hello from Rivet on x86_64/pvh\ntwo words\none\nit's \"quoted\"\n--flag\n";
+        assert!(check_console(hello, "x86_64/pvh", swapped)
+            .unwrap_err()
+            .contains("not after"));
+        let panic = scenario("panic");
+        let console = "panicked at examples/panic.rs:9:5:\ndeliberate panic: the answer is 42\nbacktrace:\n  #0 0xffffffff80001234\n";
+        assert_eq!(check(panic, "p", &Outcome::Exited(101), console), Ok(()));
+        assert!(check(panic, "p", &Outcome::Exited(102), console)
+            .unwrap_err()
+            .contains("expected exit code 101"));
+        assert!(check(panic, "p", &Outcome::GuestReset, console)
+            .unwrap_err()
+            .contains("reset"));
+    }
+
+    #[test]
+    fn scenarios_are_well_formed() {
+        let manifest = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/Cargo.toml"
+        ))
+        .unwrap();
+        let mut names = std::collections::HashSet::new();
+        for s in SCENARIOS {
+            assert!(names.insert(s.name), "two scenarios named {}", s.name);
+            assert!(
+                manifest.contains(&format!("name = \"{}\"", s.example)),
+                "no [[example]] {}",
+                s.example
+            );
+            assert!(
+                !s.in_order.is_empty() || !s.anywhere.is_empty(),
+                "{} checks no console line",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn machines_skip_only_known_scenarios() {
+        let machines = Workspace::locate().machines().unwrap();
+        for m in machines.all() {
+            for name in m.test.skip.keys() {
+                assert!(
+                    SCENARIOS.iter().any(|s| s.name == name),
+                    "{} skips unknown scenario {name}",
+                    m.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! xtask: Rivet's host tool, as a library so the boot tests (`tests/`) share its code.
+//!
+//! `cargo xtask build | run | runner | test | bench | machines` — see `main.rs` for the command
+//! line. The library holds the parts: machine descriptions (`targets/machines/*.toml`), kernel
+//! command lines, image building, booting in QEMU, the test suite driver, the benchmarks and the
+//! Linux baseline they compare against. Non-goal: anything that runs inside the guest.
+
+pub mod baseline;
+pub mod bench;
+pub mod cmdline;
+pub mod image;
+pub mod machine;
+pub mod qemu;
+pub mod suite;
+pub mod symbolize;
+pub mod workspace;
+
+mod error;
+
+pub use error::Error;
+pub use workspace::Workspace;

@@ -1,0 +1,580 @@
+//! Machine run descriptions: the data files in `targets/machines/`, one TOML file per machine.
+//!
+//! A machine says which triple it runs, which QEMU binary to start with which arguments, what image
+//! format it boots and how QEMU's exit status carries the application's exit code. The tool has no
+//! per-machine code: adding a machine is adding a file. Arguments hold placeholders:
+//!
+//! | placeholder | value |
+//! |---|---|
+//! | `{image}` | path of the image to boot |
+//! | `{cmdline}` | the kernel command line (one argument, already quoted for the kernel) |
+//! | `{memory}` | RAM size (`--memory`, else the file's `memory`) |
+//! | `{smp}` | number of CPUs (`--smp`, else the file's `smp`) |
+//! | `{accel}` | accelerator (`tcg`, `kvm`, …) |
+//! | `{root}`, `{target_dir}` | the repository root and cargo's target directory |
+//! | `{NAME}` | `vars.NAME`, overridden by `accel.<accel>.vars.NAME` |
+//!
+//! `{{` and `}}` stand for literal braces (QEMU's JSON option syntax).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What file QEMU's `-kernel` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageFormat {
+    /// The example's ELF with its symbols stripped (x86_64: booted through the PVH note).
+    Elf,
+    /// A flat binary of the loadable segments (aarch64: a Linux arm64 `Image`).
+    Binary,
+}
+
+impl ImageFormat {
+    /// File name extension of images in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Elf => "elf",
+            ImageFormat::Binary => "img",
+        }
+    }
+}
+
+/// How QEMU's exit status carries the application's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitConvention {
+    /// x86 `isa-debug-exit`: the guest writes `c`, QEMU exits with `(c << 1) | 1`. Status 0 means
+    /// QEMU stopped without the guest writing (a reset or triple fault under `-no-reboot`).
+    IsaDebugExit,
+    /// The status is the code itself (aarch64 semihosting `SYS_EXIT_EXTENDED`).
+    Direct,
+}
+
+/// What a QEMU exit status means for the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitMeaning {
+    /// The application (or the kernel on its behalf) reported this exit code.
+    Code(u8),
+    /// The guest reset or triple-faulted without reporting an exit code.
+    GuestReset,
+    /// The status cannot come from the guest under this convention (QEMU's own failure).
+    Unexpected(i32),
+}
+
+impl ExitConvention {
+    /// Maps QEMU's exit status to what the guest meant by it.
+    pub fn interpret(self, status: i32) -> ExitMeaning {
+        match self {
+            ExitConvention::IsaDebugExit => match status {
+                0 => ExitMeaning::GuestReset,
+                s if s > 0 && s <= 255 && s % 2 == 1 => ExitMeaning::Code(((s - 1) / 2) as u8),
+                s => ExitMeaning::Unexpected(s),
+            },
+            ExitConvention::Direct => match u8::try_from(status) {
+                Ok(code) => ExitMeaning::Code(code),
+                Err(_) => ExitMeaning::Unexpected(status),
+            },
+        }
+    }
+}
+
+/// Settings that apply under one accelerator.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccelSettings {
+    /// Placeholder values that replace the machine's `vars` under this accelerator.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// Extra QEMU arguments appended under this accelerator (placeholders allowed).
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// How the Linux baseline (`cargo xtask bench`) boots on this machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinuxBaseline {
+    /// Debian architecture whose kernel and busybox to use (`amd64`, `arm64`).
+    pub deb_arch: String,
+    /// Which kernel file to boot: `vmlinux` (uncompressed ELF, PVH note) or `vmlinuz` (as shipped).
+    pub kernel: String,
+    /// The serial console device name for `console=`.
+    pub console: String,
+}
+
+/// What the boot tests (`tests/`) expect on this machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSettings {
+    /// What `hello` prints after `Hello from Rivet on ` here (`x86_64/pvh`); fills `{platform}`.
+    pub platform: String,
+    /// Scenarios that cannot pass on this machine, each with the reason (reported as ignored).
+    #[serde(default)]
+    pub skip: BTreeMap<String, String>,
+}
+
+/// One machine description, as read from `targets/machines/NAME.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// The machine's name: the file name without `.toml`.
+    #[serde(skip)]
+    pub name: String,
+    /// A one-line description, shown by `cargo xtask machines`.
+    #[serde(default)]
+    pub description: String,
+    /// The Rust target triple whose images this machine boots.
+    pub triple: String,
+    /// Whether this is the triple's default machine (exactly one per triple).
+    #[serde(default)]
+    pub default: bool,
+    /// The QEMU binary, looked up on `PATH`.
+    pub qemu: String,
+    /// The image format `-kernel` takes.
+    pub image: ImageFormat,
+    /// How the exit status maps to the application's exit code.
+    pub exit: ExitConvention,
+    /// Default RAM size, QEMU syntax (`128M`).
+    pub memory: String,
+    /// Default number of CPUs.
+    #[serde(default = "one")]
+    pub smp: u32,
+    /// Placeholder values for `{NAME}`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// QEMU arguments, with placeholders.
+    pub args: Vec<String>,
+    /// Accelerators this machine supports, with their settings; `tcg` is the default.
+    pub accel: BTreeMap<String, AccelSettings>,
+    /// What the boot tests expect here.
+    pub test: TestSettings,
+    /// How to boot the Linux baseline here; machines without it are benchmarked without one.
+    pub linux: Option<LinuxBaseline>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Why the machine descriptions could not be used.
+#[derive(Debug)]
+pub enum MachineError {
+    /// A file could not be read.
+    Io(PathBuf, std::io::Error),
+    /// A file is not a valid description.
+    Parse(PathBuf, String),
+    /// A description is inconsistent (unknown placeholder, no `tcg`, two defaults …).
+    Invalid(String),
+    /// No machine of that name exists.
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The machines that exist.
+        known: Vec<String>,
+    },
+}
+
+impl fmt::Display for MachineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MachineError::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            MachineError::Parse(path, e) => write!(f, "{}: {e}", path.display()),
+            MachineError::Invalid(why) => f.write_str(why),
+            MachineError::Unknown { name, known } => {
+                write!(f, "no machine named `{name}` (known: {})", known.join(", "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for MachineError {}
+
+/// The values a launch fills into the placeholders.
+#[derive(Debug, Clone)]
+pub struct LaunchSettings {
+    /// The image to boot.
+    pub image: PathBuf,
+    /// The full kernel command line.
+    pub cmdline: String,
+    /// RAM size override (QEMU syntax); `None` keeps the machine's default.
+    pub memory: Option<String>,
+    /// CPU count override.
+    pub smp: Option<u32>,
+    /// Accelerator; `None` means `tcg`.
+    pub accel: Option<String>,
+}
+
+/// Built-in placeholder names (the rest come from `vars`).
+const BUILTIN: &[&str] = &[
+    "image",
+    "cmdline",
+    "memory",
+    "smp",
+    "accel",
+    "root",
+    "target_dir",
+];
+
+/// Replaces `{name}` placeholders in `text` using `lookup`; `{{`/`}}` are literal braces.
+fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+        } else if tail.starts_with('}') {
+            return Err(format!("lone `}}` in `{text}` (write `}}}}`)"));
+        } else {
+            let end = tail
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
+            let name = &tail[1..end];
+            out.push_str(
+                &lookup(name)
+                    .ok_or_else(|| format!("unknown placeholder `{{{name}}}` in `{text}`"))?,
+            );
+            rest = &tail[end + 1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl Machine {
+    /// Parses one description; `name` is the file's stem.
+    pub fn parse(name: &str, text: &str) -> Result<Machine, String> {
+        let mut machine: Machine = toml::from_str(text).map_err(|e| e.to_string())?;
+        machine.name = name.to_owned();
+        machine.validate()?;
+        Ok(machine)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.accel.contains_key("tcg") {
+            return Err("no `[accel.tcg]` table: every machine must run under TCG".into());
+        }
+        let known = |name: &str| {
+            (BUILTIN.contains(&name) || self.vars.contains_key(name)).then(String::new)
+        };
+        for arg in &self.args {
+            expand(arg, &known)?;
+        }
+        for (accel, settings) in &self.accel {
+            for name in settings.vars.keys() {
+                if !self.vars.contains_key(name) {
+                    return Err(format!(
+                        "accel.{accel}.vars.{name} overrides no `vars.{name}`"
+                    ));
+                }
+            }
+            for arg in &settings.args {
+                expand(arg, &known)?;
+            }
+        }
+        if !self.args.iter().any(|a| a.contains("{image}")) {
+            return Err("`args` never uses `{image}`".into());
+        }
+        Ok(())
+    }
+
+    /// The accelerators this machine supports, `tcg` first.
+    pub fn accels(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.accel.keys().map(String::as_str).collect();
+        names.sort_by_key(|n| (*n != "tcg", *n));
+        names
+    }
+
+    /// The full QEMU argument list for a launch.
+    pub fn qemu_args(
+        &self,
+        launch: &LaunchSettings,
+        root: &Path,
+        target_dir: &Path,
+    ) -> Result<Vec<String>, String> {
+        let accel = launch.accel.as_deref().unwrap_or("tcg");
+        let settings = self.accel.get(accel).ok_or_else(|| {
+            format!(
+                "machine `{}` does not support accelerator `{accel}` (supported: {})",
+                self.name,
+                self.accels().join(", ")
+            )
+        })?;
+        let memory = launch.memory.clone().unwrap_or_else(|| self.memory.clone());
+        let smp = launch.smp.unwrap_or(self.smp).to_string();
+        let lookup = |name: &str| -> Option<String> {
+            Some(match name {
+                "image" => launch.image.display().to_string(),
+                "cmdline" => launch.cmdline.clone(),
+                "memory" => memory.clone(),
+                "smp" => smp.clone(),
+                "accel" => accel.to_owned(),
+                "root" => root.display().to_string(),
+                "target_dir" => target_dir.display().to_string(),
+                other => settings
+                    .vars
+                    .get(other)
+                    .or_else(|| self.vars.get(other))?
+                    .clone(),
+            })
+        };
+        self.args
+            .iter()
+            .chain(&settings.args)
+            .map(|arg| expand(arg, &lookup))
+            .collect()
+    }
+}
+
+/// All machine descriptions, sorted by name.
+#[derive(Debug, Clone)]
+pub struct Machines {
+    machines: Vec<Machine>,
+}
+
+impl Machines {
+    /// Reads every `*.toml` in `dir` and checks them as a set (one default per triple).
+    pub fn load(dir: &Path) -> Result<Machines, MachineError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| MachineError::Io(dir.to_owned(), e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|e| MachineError::Io(dir.to_owned(), e))?
+                .path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+        let mut machines = Vec::new();
+        for path in files {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| MachineError::Io(path.clone(), e))?;
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            machines.push(
+                Machine::parse(&name, &text).map_err(|e| MachineError::Parse(path.clone(), e))?,
+            );
+        }
+        Machines::from_list(machines)
+    }
+
+    /// Checks a list of machines as a set.
+    pub fn from_list(mut machines: Vec<Machine>) -> Result<Machines, MachineError> {
+        machines.sort_by(|a, b| a.name.cmp(&b.name));
+        let set = Machines { machines };
+        for triple in set.triples() {
+            let defaults: Vec<&str> = set
+                .for_triple(&triple)
+                .filter(|m| m.default)
+                .map(|m| m.name.as_str())
+                .collect();
+            if defaults.len() != 1 {
+                return Err(MachineError::Invalid(format!(
+                    "triple {triple} needs exactly one default machine, has {} ({})",
+                    defaults.len(),
+                    defaults.join(", ")
+                )));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Every machine, sorted by name.
+    pub fn all(&self) -> &[Machine] {
+        &self.machines
+    }
+
+    /// The triples any machine runs, sorted.
+    pub fn triples(&self) -> Vec<String> {
+        let mut triples: Vec<String> = self.machines.iter().map(|m| m.triple.clone()).collect();
+        triples.sort();
+        triples.dedup();
+        triples
+    }
+
+    /// The machines of one triple, the default first.
+    pub fn for_triple<'a>(&'a self, triple: &'a str) -> impl Iterator<Item = &'a Machine> + 'a {
+        let default = self
+            .machines
+            .iter()
+            .filter(move |m| m.triple == triple && m.default);
+        default.chain(
+            self.machines
+                .iter()
+                .filter(move |m| m.triple == triple && !m.default),
+        )
+    }
+
+    /// The machine with this name.
+    pub fn get(&self, name: &str) -> Result<&Machine, MachineError> {
+        self.machines
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| MachineError::Unknown {
+                name: name.to_owned(),
+                known: self.machines.iter().map(|m| m.name.clone()).collect(),
+            })
+    }
+
+    /// The default machine of a triple.
+    pub fn default_for(&self, triple: &str) -> Result<&Machine, MachineError> {
+        let found = self
+            .machines
+            .iter()
+            .find(|m| m.triple == triple && m.default);
+        found.ok_or_else(|| {
+            MachineError::Invalid(format!(
+                "no machine runs {triple} (triples with machines: {})",
+                self.triples().join(", ")
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+        triple = "x86_64-unknown-none"
+        default = true
+        qemu = "qemu-system-x86_64"
+        image = "elf"
+        exit = "isa-debug-exit"
+        memory = "128M"
+        vars = { cpu = "max" }
+        args = ["-M", "microvm", "-cpu", "{cpu}", "-m", "{memory}", "-smp", "{smp}", "-accel", "{accel}",
+                "-kernel", "{image}", "-append", "{cmdline}", "-object", "{{\"x\":1}}"]
+        [accel.tcg]
+        [accel.kvm]
+        vars = { cpu = "host" }
+        args = ["-extra", "{root}"]
+        [test]
+        platform = "x86_64/pvh"
+        skip = { null-deref = "CR2 reads 0 under nested virtualisation" }
+    "#;
+
+    fn launch(accel: Option<&str>) -> LaunchSettings {
+        LaunchSettings {
+            image: "/img".into(),
+            cmdline: "a 'b c'".into(),
+            memory: None,
+            smp: Some(2),
+            accel: accel.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn expands_placeholders() {
+        let m = Machine::parse("microvm", SAMPLE).unwrap();
+        let args = m
+            .qemu_args(&launch(None), Path::new("/r"), Path::new("/t"))
+            .unwrap();
+        assert_eq!(
+            args,
+            [
+                "-M",
+                "microvm",
+                "-cpu",
+                "max",
+                "-m",
+                "128M",
+                "-smp",
+                "2",
+                "-accel",
+                "tcg",
+                "-kernel",
+                "/img",
+                "-append",
+                "a 'b c'",
+                "-object",
+                "{\"x\":1}"
+            ]
+        );
+        let kvm = m
+            .qemu_args(&launch(Some("kvm")), Path::new("/r"), Path::new("/t"))
+            .unwrap();
+        assert_eq!(kvm[3], "host");
+        assert_eq!(kvm[9], "kvm");
+        assert_eq!(&kvm[kvm.len() - 2..], ["-extra", "/r"]);
+        assert!(m
+            .qemu_args(&launch(Some("hvf")), Path::new("/r"), Path::new("/t"))
+            .is_err());
+        assert_eq!(m.accels(), ["tcg", "kvm"]);
+    }
+
+    #[test]
+    fn rejects_bad_descriptions() {
+        let unknown = SAMPLE.replace("{cpu}", "{cpux}");
+        assert!(Machine::parse("m", &unknown)
+            .unwrap_err()
+            .contains("unknown placeholder `{cpux}`"));
+        let no_tcg = SAMPLE.replace("[accel.tcg]", "");
+        assert!(Machine::parse("m", &no_tcg).unwrap_err().contains("TCG"));
+        let typo = SAMPLE.replace("memory =", "memroy =");
+        assert!(Machine::parse("m", &typo).is_err());
+        let bad_exit = SAMPLE.replace("isa-debug-exit", "psci");
+        assert!(Machine::parse("m", &bad_exit).is_err());
+        assert!(expand("{unclosed", &|_| Some(String::new())).is_err());
+        assert!(expand("lone }", &|_| Some(String::new())).is_err());
+    }
+
+    #[test]
+    fn exactly_one_default_per_triple() {
+        let a = Machine::parse("a", SAMPLE).unwrap();
+        let mut b = Machine::parse("b", SAMPLE).unwrap();
+        assert!(Machines::from_list(vec![a.clone(), b.clone()]).is_err());
+        b.default = false;
+        let set = Machines::from_list(vec![b, a]).unwrap();
+        assert_eq!(set.default_for("x86_64-unknown-none").unwrap().name, "a");
+        assert_eq!(
+            set.for_triple("x86_64-unknown-none")
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(set.get("c").is_err());
+    }
+
+    #[test]
+    fn exit_status_mapping() {
+        let isa = ExitConvention::IsaDebugExit;
+        assert_eq!(isa.interpret(1), ExitMeaning::Code(0));
+        assert_eq!(isa.interpret(85), ExitMeaning::Code(42));
+        assert_eq!(isa.interpret(203), ExitMeaning::Code(101));
+        assert_eq!(isa.interpret(205), ExitMeaning::Code(102));
+        assert_eq!(isa.interpret(255), ExitMeaning::Code(127));
+        assert_eq!(isa.interpret(0), ExitMeaning::GuestReset);
+        assert_eq!(isa.interpret(2), ExitMeaning::Unexpected(2));
+        let direct = ExitConvention::Direct;
+        assert_eq!(direct.interpret(0), ExitMeaning::Code(0));
+        assert_eq!(direct.interpret(101), ExitMeaning::Code(101));
+        assert_eq!(direct.interpret(-1), ExitMeaning::Unexpected(-1));
+    }
+
+    #[test]
+    fn repository_machines_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets/machines");
+        let set = Machines::load(&dir).unwrap();
+        for triple in ["x86_64-unknown-none", "aarch64-unknown-none"] {
+            set.default_for(triple).unwrap();
+        }
+        assert_eq!(
+            set.default_for("x86_64-unknown-none").unwrap().name,
+            "microvm"
+        );
+        assert_eq!(
+            set.default_for("aarch64-unknown-none").unwrap().name,
+            "virt"
+        );
+        set.get("q35").unwrap();
+    }
+}

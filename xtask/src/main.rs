@@ -1,0 +1,468 @@
+//! `cargo xtask`: build Rivet images, boot them in QEMU, run the tests and the benchmarks.
+//!
+//! The command line is declared with clap; each flag's doc comment is its `--help` text. The work
+//! is done by the `xtask` library (shared with the boot tests in `tests/`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use xtask::image::{self, Output, Profile};
+use xtask::machine::{LaunchSettings, Machine, Machines};
+use xtask::qemu::{self, status, Boot};
+use xtask::{bench, cmdline, suite, symbolize, Error, Workspace};
+
+const EXIT_CODES: &str = "\
+Exit codes of `run` and `runner`:
+  0..=127  the application's exit code (main's return value), reported by the guest:
+           x86_64 through isa-debug-exit (QEMU exits with (c<<1)|1, mapped back to c),
+           aarch64 through semihosting SYS_EXIT_EXTENDED (QEMU exits with c).
+  101      the application panicked (Rust panic)
+  102      CPU exception: page fault, undefined instruction, stack guard hit
+  103      bad boot input: broken DTB, start info or command line
+  250      xtask failed (build error, unknown machine, QEMU missing)
+  251      the guest reset without an exit code (triple fault, or a reset before reporting)
+  252      timed out (--timeout)
+  253      QEMU failed, or exited with a status the guest cannot produce
+  128+N    QEMU was killed by signal N
+
+Kernel command line (QEMU -append): `[kernel-params --] arg1 arg2 …`, split like a shell.
+Machines are data: targets/machines/NAME.toml (list them with `cargo xtask machines`).";
+
+/// Rivet's host tool: build images, boot them in QEMU, test and benchmark.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build an example and make its bootable image; the image path is the last line printed.
+    Build(BuildArgs),
+    /// Build an example, boot it in QEMU with the console on stdout, exit with its exit code.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// What cargo's `runner` calls: make an image from an ELF and boot it on the default machine.
+    ///
+    /// Environment: RIVET_MACHINE (machine), RIVET_ACCEL, RIVET_LOG (kernel log level),
+    /// RIVET_TIMEOUT (seconds).
+    #[command(after_help = EXIT_CODES)]
+    Runner(RunnerArgs),
+    /// Run the host unit tests, then the boot tests on every machine, and print a summary.
+    Test(TestArgs),
+    /// Measure image size, boot time and minimum memory, beside a minimal Linux VM.
+    Bench(BenchArgs),
+    /// List the machines in targets/machines/.
+    Machines,
+}
+
+#[derive(Args, Debug)]
+struct Selection {
+    /// Rust target triple (default: the machine's, else x86_64-unknown-none).
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+    /// Machine from targets/machines/ (default: the triple's default machine).
+    #[arg(long, short = 'M', value_name = "MACHINE")]
+    machine: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ExampleArgs {
+    /// The example to build (a `[[example]]` of rivet-examples).
+    #[arg(long, short = 'e', default_value = "hello", value_name = "NAME")]
+    example: String,
+    /// Build with the release profile (the default).
+    #[arg(long, conflicts_with = "debug")]
+    release: bool,
+    /// Build with the dev profile.
+    #[arg(long)]
+    debug: bool,
+}
+
+impl ExampleArgs {
+    fn profile(&self) -> Profile {
+        if self.debug {
+            Profile::Debug
+        } else {
+            Profile::Release
+        }
+    }
+}
+
+#[derive(Args, Debug, Default)]
+struct BootArgs {
+    /// Accelerator: tcg (default) or kvm (if the machine file lists it).
+    #[arg(long, value_name = "ACCEL")]
+    accel: Option<String>,
+    /// Number of CPUs (QEMU -smp).
+    #[arg(long, value_name = "N")]
+    smp: Option<u32>,
+    /// RAM size in QEMU syntax, e.g. 64M (QEMU -m).
+    #[arg(long, short = 'm', value_name = "SIZE")]
+    memory: Option<String>,
+    /// Kernel log level: adds the kernel parameter rivet.log=LEVEL (error, warn, info, debug, trace).
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+    /// Extra kernel parameter (before `--` on the command line); repeatable.
+    #[arg(long = "param", short = 'p', value_name = "WORD")]
+    params: Vec<String>,
+    /// Stop QEMU after this many seconds (exit code 252).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    example: ExampleArgs,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    example: ExampleArgs,
+    #[command(flatten)]
+    boot: BootArgs,
+    /// Boot this image file instead of building the example.
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    /// Do not symbolise a backtrace printed by the guest.
+    #[arg(long)]
+    no_symbolize: bool,
+    /// Arguments for the application (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct RunnerArgs {
+    /// The triple cargo built for.
+    #[arg(long, value_name = "TRIPLE")]
+    target: String,
+    /// The ELF cargo built, then the application's arguments.
+    #[arg(last = true, required = true, value_name = "ELF [ARGS]")]
+    rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct TestArgs {
+    /// Only the host unit tests.
+    #[arg(long, conflicts_with = "boot_only")]
+    host_only: bool,
+    /// Only the boot tests.
+    #[arg(long)]
+    boot_only: bool,
+    /// Boot tests running at once (1 or 2; each QEMU takes a core).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    test_threads: u32,
+    /// Arguments for the boot-test harness, e.g. a name filter such as `microvm`.
+    #[arg(last = true, value_name = "HARNESS ARGS")]
+    harness: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    runs: usize,
+    /// Skip the Linux baseline.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Skip the minimum-memory search.
+    #[arg(long)]
+    no_memory: bool,
+    /// Only these triples (repeatable; default: every triple with a machine).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    targets: Vec<String>,
+    /// Only these machines (repeatable; default: all of the selected triples).
+    #[arg(long = "machine", short = 'M', value_name = "MACHINE")]
+    machines: Vec<String>,
+    /// Accelerator for every boot.
+    #[arg(long, value_name = "ACCEL")]
+    accel: Option<String>,
+}
+
+/// Picks the machine for `--target` / `--machine`.
+fn select<'a>(
+    machines: &'a Machines,
+    target: Option<&str>,
+    machine: Option<&str>,
+) -> Result<&'a Machine, Error> {
+    match (target, machine) {
+        (target, Some(name)) => {
+            let machine = machines.get(name)?;
+            match target {
+                Some(t) if t != machine.triple => Err(Error::Usage(format!(
+                    "machine `{name}` runs {}, not {t}",
+                    machine.triple
+                ))),
+                _ => Ok(machine),
+            }
+        }
+        (target, None) => {
+            Ok(machines.default_for(target.unwrap_or(xtask::workspace::DEFAULT_TRIPLE))?)
+        }
+    }
+}
+
+fn kernel_params(boot: &BootArgs) -> Vec<String> {
+    boot.log
+        .iter()
+        .map(|level| format!("rivet.log={level}"))
+        .chain(boot.params.iter().cloned())
+        .collect()
+}
+
+/// Boots `image` with the console on stdout and returns the exit status to report.
+fn boot_and_report(
+    ws: &Workspace,
+    machine: &Machine,
+    image: PathBuf,
+    elf: Option<PathBuf>,
+    boot: &BootArgs,
+    args: &[String],
+    symbolise: bool,
+) -> Result<u8, Error> {
+    let settings = LaunchSettings {
+        image,
+        cmdline: cmdline::build(&kernel_params(boot), args),
+        memory: boot.memory.clone(),
+        smp: boot.smp,
+        accel: boot.accel.clone(),
+    };
+    let boot = Boot {
+        machine,
+        settings,
+        echo: true,
+        interactive: true,
+        timeout: boot.timeout.map(Duration::from_secs_f64),
+        marker: None,
+        stop_at_marker: false,
+    };
+    let report = qemu::boot(ws, &boot)?;
+    if symbolise {
+        if let Some(frames) = elf.and_then(|elf| symbolize::symbolize(ws, &elf, &report.console)) {
+            eprint!("{}", symbolize::render(&frames));
+        }
+    }
+    let code = report.outcome.exit_status();
+    eprintln!(
+        "[xtask] {} on {}: {}",
+        machine.triple,
+        machine.name,
+        report.outcome.describe()
+    );
+    Ok(code)
+}
+
+fn run(ws: &Workspace, args: RunArgs) -> Result<u8, Error> {
+    let machines = ws.machines()?;
+    let machine = select(
+        &machines,
+        args.selection.target.as_deref(),
+        args.selection.machine.as_deref(),
+    )?;
+    let (image, elf) = match args.image {
+        Some(image) => (image, None),
+        None => {
+            let built = image::build(
+                ws,
+                &machine.triple,
+                &args.example.example,
+                args.example.profile(),
+                machine.image,
+                Output::Inherit,
+            )?;
+            (built.image, Some(built.elf))
+        }
+    };
+    boot_and_report(
+        ws,
+        machine,
+        image,
+        elf,
+        &args.boot,
+        &args.args,
+        !args.no_symbolize,
+    )
+}
+
+fn runner(ws: &Workspace, args: RunnerArgs) -> Result<u8, Error> {
+    let machines = ws.machines()?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let machine = select(
+        &machines,
+        Some(&args.target),
+        env("RIVET_MACHINE").as_deref(),
+    )?;
+    let elf = PathBuf::from(&args.rest[0]);
+    let image = image::make_image(
+        ws,
+        &elf,
+        machine.image,
+        &ws.image_dir(&machine.triple).join("runner"),
+    )?;
+    let timeout =
+        match env("RIVET_TIMEOUT") {
+            Some(t) => Some(t.parse().map_err(|_| {
+                Error::Usage(format!("RIVET_TIMEOUT={t} is not a number of seconds"))
+            })?),
+            None => None,
+        };
+    let boot = BootArgs {
+        accel: env("RIVET_ACCEL"),
+        log: env("RIVET_LOG"),
+        timeout,
+        ..BootArgs::default()
+    };
+    boot_and_report(ws, machine, image, Some(elf), &boot, &args.rest[1..], true)
+}
+
+fn build(ws: &Workspace, args: BuildArgs) -> Result<u8, Error> {
+    let machines = ws.machines()?;
+    let machine = select(
+        &machines,
+        args.selection.target.as_deref(),
+        args.selection.machine.as_deref(),
+    )?;
+    let built = image::build(
+        ws,
+        &machine.triple,
+        &args.example.example,
+        args.example.profile(),
+        machine.image,
+        Output::Inherit,
+    )?;
+    eprintln!("[xtask] elf:   {}", built.elf.display());
+    println!("{}", built.image.display());
+    Ok(0)
+}
+
+fn list_machines(ws: &Workspace) -> Result<u8, Error> {
+    let machines = ws.machines()?;
+    for m in machines.all() {
+        println!(
+            "{:<10} {:<22} {}{}  [accel: {}]",
+            m.name,
+            m.triple,
+            m.description,
+            if m.default { " (default)" } else { "" },
+            m.accels().join(", ")
+        );
+    }
+    Ok(0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ws = Workspace::locate();
+    let result = match cli.command {
+        Command::Build(args) => build(&ws, args),
+        Command::Run(args) => run(&ws, args),
+        Command::Runner(args) => runner(&ws, args),
+        Command::Machines => list_machines(&ws),
+        Command::Test(args) => {
+            let options = suite::Options {
+                no_host: args.boot_only,
+                no_boot: args.host_only,
+                test_threads: args.test_threads,
+                boot_args: args.harness,
+            };
+            Ok(if suite::run(&ws, &options) { 0 } else { 1 })
+        }
+        Command::Bench(args) => {
+            let options = bench::Options {
+                runs: args.runs.max(1),
+                baseline: !args.no_baseline,
+                min_memory: !args.no_memory,
+                triples: args.targets,
+                machines: args.machines,
+                accel: args.accel,
+            };
+            bench::run(&ws, &options).map(|()| 0)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("[xtask] error: {e}");
+            ExitCode::from(status::TOOL_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_arguments_after_dashes() {
+        let cli = Cli::try_parse_from([
+            "xtask", "run", "--log", "debug", "-M", "q35", "--", "a", "b c", "--x",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.args, ["a", "b c", "--x"]);
+        assert_eq!(run.example.example, "hello");
+        assert_eq!(kernel_params(&run.boot), ["rivet.log=debug"]);
+        assert_eq!(run.selection.machine.as_deref(), Some("q35"));
+    }
+
+    #[test]
+    fn runner_takes_elf_and_arguments() {
+        let cli = Cli::try_parse_from([
+            "xtask",
+            "runner",
+            "--target",
+            "x86_64-unknown-none",
+            "--",
+            "/t/hello",
+            "x",
+        ])
+        .unwrap();
+        let Command::Runner(runner) = cli.command else {
+            panic!("not runner")
+        };
+        assert_eq!(runner.rest, ["/t/hello", "x"]);
+        assert!(Cli::try_parse_from(["xtask", "runner", "--target", "x"]).is_err());
+    }
+
+    #[test]
+    fn release_and_debug_conflict() {
+        assert!(Cli::try_parse_from(["xtask", "build", "--release", "--debug"]).is_err());
+    }
+
+    #[test]
+    fn selection_follows_machine_and_target() {
+        let ws = Workspace::locate();
+        let machines = ws.machines().unwrap();
+        assert_eq!(select(&machines, None, None).unwrap().name, "microvm");
+        assert_eq!(
+            select(&machines, Some("aarch64-unknown-none"), None)
+                .unwrap()
+                .name,
+            "virt"
+        );
+        assert_eq!(
+            select(&machines, None, Some("virt")).unwrap().triple,
+            "aarch64-unknown-none"
+        );
+        assert!(select(&machines, Some("x86_64-unknown-none"), Some("virt")).is_err());
+        assert!(select(&machines, None, Some("nosuch")).is_err());
+    }
+}
