@@ -49,7 +49,7 @@ pub enum ExitConvention {
     /// x86 `isa-debug-exit`: the guest writes `c`, QEMU exits with `(c << 1) | 1`. Status 0 means
     /// QEMU stopped without the guest writing (a reset or triple fault under `-no-reboot`).
     IsaDebugExit,
-    /// The status is the code itself (aarch64 semihosting `SYS_EXIT_EXTENDED`).
+    /// The status is the code itself (aarch64 semihosting `SYS_EXIT`).
     Direct,
 }
 

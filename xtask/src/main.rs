@@ -17,7 +17,7 @@ const EXIT_CODES: &str = "\
 Exit codes of `run` and `runner`:
   0..=127  the application's exit code (main's return value), reported by the guest:
            x86_64 through isa-debug-exit (QEMU exits with (c<<1)|1, mapped back to c),
-           aarch64 through semihosting SYS_EXIT_EXTENDED (QEMU exits with c).
+           aarch64 through semihosting SYS_EXIT (QEMU exits with c).
   101      the application panicked (Rust panic)
   102      CPU exception: page fault, undefined instruction, stack guard hit
   103      bad boot input: broken DTB, start info or command line
