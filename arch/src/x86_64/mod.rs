@@ -2,7 +2,8 @@
 //!
 //! Only modules and re-exports live here; see `arch/src/lib.rs` for the names every architecture
 //! exports. x86_64-only extras: [`head`] (the boot entry and the boot page tables' reach) and
-//! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks).
+//! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks) and [`io`] (port
+//! I/O ranges).
 //!
 //! Interrupts stay disabled throughout: there is no interrupt controller yet.
 
@@ -10,6 +11,7 @@ pub mod backtrace;
 pub mod cpu;
 pub mod gdt;
 pub mod head;
+pub mod io;
 pub mod paging;
 pub mod time;
 pub mod trap;

@@ -20,7 +20,8 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Reading and writing the UART's registers by index (0 to 7).
+/// Reading and writing the UART's registers by index (0 to 7). The platform implements it over
+/// x86 I/O ports or MMIO; the driver itself knows no CPU.
 ///
 /// # Implementation safety
 /// Implementors access only the eight registers of the one UART they were created for.
@@ -29,44 +30,6 @@ pub trait RegisterAccess {
     fn read(&self, index: u8) -> u8;
     /// Writes `value` to register `index`.
     fn write(&self, index: u8, value: u8);
-}
-
-/// A UART's registers at eight consecutive I/O ports (x86 port I/O); see
-/// [`Ns16550::new_port_io`].
-#[cfg(target_arch = "x86_64")]
-#[derive(Debug)]
-pub struct PortIo {
-    base: u16,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Ns16550<PortIo> {
-    /// The UART at I/O ports `base` to `base + 7` (COM1 is 0x3f8), checked to be there as
-    /// [`new`](Self::new) does. The one unsafe step of using a port-I/O UART.
-    ///
-    /// # Safety
-    /// 1. Ports `base..base + 8` belong to a 16550-compatible UART or to nothing (writes to unused
-    ///    ISA ports are ignored, reads return 0xff), never to another device.
-    /// 2. Nothing else programs that UART while the driver exists.
-    pub unsafe fn new_port_io(base: u16) -> Result<Self> {
-        Self::new(PortIo { base })
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl RegisterAccess for PortIo {
-    fn read(&self, index: u8) -> u8 {
-        let mut port = x86_64::instructions::port::Port::<u8>::new(self.base + u16::from(index & 7));
-        // SAFETY: `Ns16550::new_port_io`'s obligations: the port is one of our UART's registers (or
-        // nothing), and nobody else drives it.
-        unsafe { port.read() }
-    }
-
-    fn write(&self, index: u8, value: u8) {
-        let mut port = x86_64::instructions::port::Port::<u8>::new(self.base + u16::from(index & 7));
-        // SAFETY: as in `read`.
-        unsafe { port.write(value) }
-    }
 }
 
 // Register indexes (PC16550D "Register Summary"). With LCR.DLAB set, 0 and 1 are the divisor.

@@ -31,14 +31,28 @@ use rivet_core::memory::frame::{FrameAllocator, FramesBelow};
 use rivet_core::memory::map::{MapError, MemoryMap};
 use rivet_core::memory::paging::{map_kernel_image, Attributes, PageTable, PagingError};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
-use rivet_ns16550::{Ns16550, PortIo};
+use rivet_arch::io::IoPorts;
+use rivet_ns16550::{Ns16550, RegisterAccess};
 use spin::Once;
 use start_info::{Claimed, StartInfo, StartInfoError, MEMMAP_RAM};
 
 /// The boot environment's name, as `rivet::env::platform()` reports it.
 const PLATFORM: &str = "pvh";
 
-static CONSOLE: Once<Ns16550<PortIo>> = Once::new();
+static CONSOLE: Once<Ns16550<UartPorts>> = Once::new();
+
+/// A 16550's eight registers at consecutive I/O ports: the driver's register access on a PC.
+struct UartPorts(IoPorts);
+
+impl RegisterAccess for UartPorts {
+    fn read(&self, index: u8) -> u8 {
+        self.0.read_u8(u16::from(index))
+    }
+
+    fn write(&self, index: u8, value: u8) {
+        self.0.write_u8(u16::from(index), value)
+    }
+}
 
 /// How long an exit waits for isa-debug-exit to take effect: ~0.1–0.3 s at 1–3 GHz.
 const EXIT_GRACE_TICKS: u64 = 1 << 28;
@@ -79,7 +93,8 @@ fn install_console() {
     // SAFETY: ports 0x3f8–0x3ff are COM1 on every PC-compatible machine and PVH VMM (QEMU,
     // Firecracker, cloud-hypervisor) or unused (reads 0xff, writes ignored), never another
     // device (obligation 1); this console is the only code that drives COM1 (obligation 2).
-    if let Ok(uart) = unsafe { Ns16550::new_port_io(COM1_PORT) } {
+    let ports = unsafe { IoPorts::new(COM1_PORT, 8) };
+    if let Ok(uart) = Ns16550::new(UartPorts(ports)) {
         let uart = CONSOLE.call_once(|| uart);
         uart.init();
         set_console(uart);
