@@ -5,8 +5,9 @@
 //! the image relocated and .bss zeroed. From there:
 //!
 //! 1. exception vectors, so faults are reported from the start;
-//! 2. the DTB is checked ([`blob`]) and read in one pass ([`discover`]): console UART, RAM,
-//!    reservations, board, PSCI, bootargs;
+//! 2. the DTB is taken ([`claim`], the one `unsafe` step), then checked and read in one pass by
+//!    `rivet_bootinfo::devicetree` (safe, host-tested): console UART, RAM, reservations, board,
+//!    PSCI, bootargs;
 //! 3. memory maps and page tables are built ([`memory`]) and the MMU turned on;
 //! 4. only then console, exit handler and clock are installed — they are registered through
 //!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
@@ -19,19 +20,17 @@
 //! Weak spot: a panic before step 4 cannot end the run (core's exit handler is not installed
 //! yet), so it halts silently; the code before it is written not to panic on any input.
 
-mod blob;
-mod discover;
+mod claim;
 mod error;
 mod memory;
 
 use crate::runtime::{start, Handoff};
-use blob::Blob;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU8, Ordering};
-use discover::Machine;
 use error::BootError;
 use rivet_arch::psci::Conduit;
 use rivet_arch::semihosting::SemihostingConsole;
+use rivet_bootinfo::devicetree::{self, Blob, Machine, PsciConduit};
 use rivet_core::console::{Console, LineWriter};
 use rivet_core::memory::PhysRange;
 use rivet_pl011::Pl011;
@@ -55,17 +54,21 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
 
     // SAFETY: x0 is the DTB address by the arm64 boot protocol, which also promises the blob
     // lies in RAM the kernel does not overwrite: `memory::build` reserves it and keeps it mapped.
-    let blob = match unsafe { Blob::claim(dtb) } {
-        Ok(blob) => blob,
+    let bytes = match unsafe { claim::claim(dtb) } {
+        Ok(bytes) => bytes,
         Err(e) => fail(None, e),
     };
+    let blob = match Blob::parse(bytes) {
+        Ok(blob) => blob,
+        Err(e) => fail(None, e.into()),
+    };
     let mut machine = Machine::new();
-    let read = discover::read(&blob, &mut machine);
+    let read = devicetree::read(&blob, &mut machine);
     // Known as soon as the walk has passed /psci, so even a later failure can power off.
     let conduit = match machine.psci {
         None => 0,
-        Some(Conduit::Hvc) => 1,
-        Some(Conduit::Smc) => 2,
+        Some(PsciConduit::Hvc) => 1,
+        Some(PsciConduit::Smc) => 2,
     };
     PSCI.store(conduit, Ordering::Relaxed);
     // A failure still names the UART if one was found, so the error can be shown there.
@@ -73,7 +76,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         Ok(()) => machine.console,
         Err(failure) => match failure.console {
             Some(base) => base,
-            None => fail(None, failure.error),
+            None => fail(None, failure.error.into()),
         },
     };
     // SAFETY: the base comes from the DTB's PL011 node (obligation 1: the MMU is off, and
@@ -85,10 +88,11 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     };
     uart.init();
     if let Err(failure) = read {
-        fail(Some(&uart), failure.error);
+        fail(Some(&uart), failure.error.into());
     }
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
-    let memory = match memory::build(&machine, blob.range(), &[uart_page]) {
+    let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
+    let memory = match memory::build(&machine, dtb_range, &[uart_page]) {
         Ok(memory) => memory,
         Err(e) => fail(Some(&uart), e),
     };

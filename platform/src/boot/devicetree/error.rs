@@ -1,6 +1,7 @@
 //! Why a devicetree boot could not go on: every variant is bad boot input (exit code 103).
 
 use core::fmt;
+use rivet_bootinfo::devicetree;
 use rivet_core::memory::map::MapError;
 use rivet_core::memory::paging::PagingError;
 use rivet_core::memory::PhysRange;
@@ -13,32 +14,10 @@ pub enum BootError {
     NoDtb,
     /// The DTB address is not 8-byte aligned, as the arm64 boot protocol requires.
     MisalignedDtb(u64),
-    /// The first word is not the FDT magic.
-    BadMagic(u32),
-    /// The FDT header contradicts itself or the blob.
-    BadHeader(&'static str),
-    /// The structure block is malformed at this byte offset (from the block's start).
-    BadStructure {
-        /// Byte offset into the structure block.
-        offset: usize,
-        /// What is wrong there.
-        problem: &'static str,
-    },
-    /// The memory reservation block is malformed.
-    BadReservations(&'static str),
-    /// A node's property cannot be used.
-    BadProperty {
-        /// The node's name.
-        node: &'static str,
-        /// The property's name.
-        property: &'static str,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-    /// No `/memory` node, or none with usable RAM.
+    /// The DTB is malformed, or lacks what the boot needs (its own message says which).
+    DeviceTree(devicetree::Error<'static>),
+    /// No usable RAM is left once the image, page 0 and `no-map` reservations are taken out.
     NoMemory,
-    /// No PL011 to use as the console (neither `/chosen/stdout-path` nor an `arm,pl011` node).
-    NoConsole,
     /// The DTB does not lie in mapped RAM, so it (and the command line in it) would be lost.
     DtbOutsideRam(PhysRange),
     /// The loader put the image at an address that is not 4 KiB aligned.
@@ -58,23 +37,9 @@ impl fmt::Display for BootError {
             BootError::MisalignedDtb(at) => {
                 write!(f, "devicetree at {at:#x} is not 8-byte aligned")
             }
-            BootError::BadMagic(magic) => {
-                write!(f, "devicetree: bad magic {magic:#010x} (expected 0xd00dfeed)")
-            }
-            BootError::BadHeader(problem) => write!(f, "devicetree header: {problem}"),
-            BootError::BadStructure { offset, problem } => {
-                write!(f, "devicetree structure block, offset {offset:#x}: {problem}")
-            }
-            BootError::BadReservations(problem) => {
-                write!(f, "devicetree memory reservation block: {problem}")
-            }
-            BootError::BadProperty { node, property, problem } => {
-                write!(f, "devicetree node {node:?}, property {property:?}: {problem}")
-            }
+            // The device tree's messages already say "devicetree …".
+            BootError::DeviceTree(e) => write!(f, "{e}"),
             BootError::NoMemory => f.write_str("devicetree: no /memory node with usable RAM"),
-            BootError::NoConsole => f.write_str(
-                "devicetree: no console (no arm,pl011 UART in /chosen/stdout-path or elsewhere)",
-            ),
             BootError::DtbOutsideRam(range) => {
                 write!(f, "devicetree {range} does not lie in usable RAM")
             }
@@ -89,6 +54,12 @@ impl fmt::Display for BootError {
 }
 
 impl core::error::Error for BootError {}
+
+impl From<devicetree::Error<'static>> for BootError {
+    fn from(e: devicetree::Error<'static>) -> Self {
+        BootError::DeviceTree(e)
+    }
+}
 
 impl From<MapError> for BootError {
     fn from(e: MapError) -> Self {

@@ -9,9 +9,9 @@
 //! - *free*: mapped minus every other reservation (the DTB itself, /memreserve/, the initrd …).
 //!   It feeds the frame allocator, which also provides the page tables themselves.
 
-use super::discover::Machine;
 use super::error::BootError;
 use rivet_arch::paging::{kernel_image, DirectMap, Format};
+use rivet_bootinfo::devicetree::Machine;
 use rivet_core::memory::frame::FrameAllocator;
 use rivet_core::memory::map::MemoryMap;
 use rivet_core::memory::paging::{map_kernel_image, Attributes, PageTable};
@@ -31,7 +31,7 @@ pub struct Memory {
 /// Builds the memory maps and the page tables for `machine`, whose devicetree blob lies at `dtb`.
 /// `devices` are MMIO ranges to map as Device memory.
 pub fn build(
-    machine: &Machine,
+    machine: &Machine<'_>,
     dtb: PhysRange,
     devices: &[PhysRange],
 ) -> Result<Memory, BootError> {

@@ -10,93 +10,19 @@
 //! whose UART sits under `/soc`, will need the translation). Dynamically placed reserved memory
 //! (`size` + `alloc-ranges`, no `reg`) is not honoured.
 
-use super::blob::{Blob, Name, Token, MAX_DEPTH};
-use super::error::BootError;
-use rivet_arch::psci::Conduit;
+use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
+use super::error::{Error, Result};
+use super::machine::{Failure, Machine, PsciConduit, UNKNOWN_BOARD};
 use rivet_core::memory::PhysRange;
 
 /// Boards recognised from the root node's `compatible`, first match wins. Add a row per board
 /// (`raspberrypi,4-model-b` → `rpi4`); a Xen guest will be recognised by `/hypervisor` instead.
 const BOARDS: &[(&[u8], &str)] = &[(b"linux,dummy-virt", "virt")];
 
-/// What the platform reports for a devicetree machine it does not know by name.
-const UNKNOWN_BOARD: &str = "devicetree";
-
-/// Most RAM ranges, and most reserved ranges, kept. Real machines have a handful of each.
-pub const MAX_RANGES: usize = 32;
 /// Most PL011 nodes considered for the console.
 const MAX_UARTS: usize = 4;
 /// Most `/aliases` entries kept (for resolving `stdout-path`).
 const MAX_ALIASES: usize = 16;
-
-/// A fixed-capacity list of physical ranges, each with a flag (`no-map` for reservations).
-pub struct Ranges {
-    items: [(PhysRange, bool); MAX_RANGES],
-    len: usize,
-}
-
-impl Ranges {
-    /// An empty list.
-    pub const fn new() -> Self {
-        Self { items: [(PhysRange::new(0, 0), false); MAX_RANGES], len: 0 }
-    }
-
-    fn push(&mut self, range: PhysRange, flag: bool, node: &'static str) -> Result<(), BootError> {
-        let slot = self.items.get_mut(self.len).ok_or(BootError::BadProperty {
-            node,
-            property: "reg",
-            problem: "more than 32 ranges of this kind",
-        })?;
-        *slot = (range, flag);
-        self.len += 1;
-        Ok(())
-    }
-
-    /// The ranges and their flags.
-    pub fn iter(&self) -> impl Iterator<Item = (PhysRange, bool)> + '_ {
-        self.items[..self.len].iter().copied()
-    }
-}
-
-/// What the devicetree says about the machine. Several KiB: filled in place by [`read`] rather
-/// than returned, so it is not copied around the boot path.
-pub struct Machine {
-    /// The platform name `rivet::env::platform()` reports.
-    pub platform: &'static str,
-    /// How to reach PSCI, if the machine has PSCI 0.2 or later (for SYSTEM_OFF).
-    pub psci: Option<Conduit>,
-    /// `/chosen/bootargs` without its NUL, or "".
-    pub bootargs: &'static str,
-    /// MMIO base of the console PL011.
-    pub console: u64,
-    /// RAM, from every `/memory*` node.
-    pub ram: Ranges,
-    /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
-    pub reserved: Ranges,
-}
-
-impl Machine {
-    /// Nothing known yet.
-    pub const fn new() -> Self {
-        Self {
-            platform: UNKNOWN_BOARD,
-            psci: None,
-            bootargs: "",
-            console: 0,
-            ram: Ranges::new(),
-            reserved: Ranges::new(),
-        }
-    }
-}
-
-/// Why the devicetree could not be read, and the console UART if one was found before the
-/// problem, so the error can be shown on it.
-pub struct Failure {
-    /// What was wrong.
-    pub error: BootError,
-    /// MMIO base of a PL011 found before the error, if any.
-    pub console: Option<u64>,
-}
 
 /// `#address-cells` and `#size-cells` a node declares for its children.
 #[derive(Clone, Copy)]
@@ -156,19 +82,24 @@ impl Property {
         Property::InitrdEnd,
     ];
 
-    fn of(name: &[u8]) -> Self {
-        match name {
-            b"#address-cells" => Property::AddressCells,
-            b"#size-cells" => Property::SizeCells,
-            b"compatible" => Property::Compatible,
-            b"reg" => Property::Reg,
-            b"status" => Property::Status,
-            b"method" => Property::Method,
-            b"no-map" => Property::NoMap,
-            b"bootargs" => Property::Bootargs,
-            b"stdout-path" => Property::StdoutPath,
-            b"linux,initrd-start" => Property::InitrdStart,
-            b"linux,initrd-end" => Property::InitrdEnd,
+    /// Which property the NUL-terminated name at the start of `name` (the strings block from
+    /// the name's offset on) is. The first byte tells most names apart, so each is compared with
+    /// the known names, NULs included, rather than measured first; an unterminated one is
+    /// [`Property::Other`].
+    fn at(name: &[u8]) -> Self {
+        let is = |known: &[u8]| name.starts_with(known);
+        match name.first() {
+            Some(b'#') if is(b"#address-cells\0") => Property::AddressCells,
+            Some(b'#') if is(b"#size-cells\0") => Property::SizeCells,
+            Some(b'c') if is(b"compatible\0") => Property::Compatible,
+            Some(b'r') if is(b"reg\0") => Property::Reg,
+            Some(b's') if is(b"status\0") => Property::Status,
+            Some(b's') if is(b"stdout-path\0") => Property::StdoutPath,
+            Some(b'm') if is(b"method\0") => Property::Method,
+            Some(b'n') if is(b"no-map\0") => Property::NoMap,
+            Some(b'b') if is(b"bootargs\0") => Property::Bootargs,
+            Some(b'l') if is(b"linux,initrd-start\0") => Property::InitrdStart,
+            Some(b'l') if is(b"linux,initrd-end\0") => Property::InitrdEnd,
             _ => Property::Other,
         }
     }
@@ -179,25 +110,25 @@ impl Property {
 const NAME_CACHE: usize = 512;
 
 /// The node whose properties are being read.
-struct Node {
+struct Node<'a> {
     kind: Kind,
     /// The node's name, for error messages.
-    name: &'static [u8],
+    name: &'a [u8],
     /// Offset of the node's `FDT_BEGIN_NODE` token.
     offset: usize,
     /// The parent's cells, which this node's `reg` uses.
     parent_cells: Cells,
     /// This node's cells, for its children.
     cells: Cells,
-    compatible: &'static [u8],
-    reg: Option<&'static [u8]>,
-    status: Option<&'static [u8]>,
-    method: Option<&'static [u8]>,
+    compatible: &'a [u8],
+    reg: Option<&'a [u8]>,
+    status: Option<&'a [u8]>,
+    method: Option<&'a [u8]>,
     no_map: bool,
 }
 
-impl Node {
-    const EMPTY: Node = Node {
+impl Node<'_> {
+    const EMPTY: Self = Node {
         kind: Kind::Other,
         name: &[],
         offset: 0,
@@ -220,20 +151,28 @@ struct Uart {
 }
 
 /// Everything collected so far.
-struct Walk<'m> {
-    machine: &'m mut Machine,
+struct Walk<'a, 'm> {
+    machine: &'m mut Machine<'a>,
     uarts: [Option<Uart>; MAX_UARTS],
-    aliases: [(&'static [u8], &'static [u8]); MAX_ALIASES],
+    aliases: [(&'a [u8], &'a [u8]); MAX_ALIASES],
     alias_count: usize,
-    stdout_path: Option<&'static [u8]>,
-    initrd: (Option<&'static [u8]>, Option<&'static [u8]>),
+    stdout_path: Option<&'a [u8]>,
+    initrd: (Option<&'a [u8]>, Option<&'a [u8]>),
     /// Per strings-block offset: 0 not seen yet, else 1 + the `Property` there.
     names: [u8; NAME_CACHE],
 }
 
 /// Reads the machine description out of `blob` in one pass, into `machine` (which should be
 /// [`Machine::new`]).
-pub fn read(blob: &Blob<'static>, machine: &mut Machine) -> Result<(), Failure> {
+///
+/// On success every field of `machine` is set: RAM is not empty and `console` is a PL011's
+/// base. On failure `machine` holds what was read before the problem (notably
+/// [`Machine::psci`]), and the [`Failure`] names the first PL011 found, if any, so the platform
+/// can still report the error on it and power off.
+pub fn read<'a>(
+    blob: &Blob<'a>,
+    machine: &mut Machine<'a>,
+) -> core::result::Result<(), Failure<'a>> {
     let mut walk = Walk {
         machine,
         uarts: [None; MAX_UARTS],
@@ -263,13 +202,25 @@ fn text(value: &[u8]) -> &[u8] {
     value.strip_suffix(&[0]).unwrap_or(value)
 }
 
-/// Whether a NUL-separated string list contains `wanted`.
+/// Whether a NUL-separated string list contains `wanted`. Every node's `compatible` goes
+/// through here, hence [`find_nul`] rather than `split`.
 fn list_contains(list: &[u8], wanted: &[u8]) -> bool {
-    list.split(|&b| b == 0).any(|item| item == wanted)
+    let mut rest = list;
+    loop {
+        let len = find_nul(rest).unwrap_or(rest.len());
+        if rest.get(..len) == Some(wanted) {
+            return true;
+        }
+        // Past the NUL; `None` when there was none, so this was the last item.
+        let Some(after) = rest.get(len + 1..) else {
+            return false;
+        };
+        rest = after;
+    }
 }
 
-impl Walk<'_> {
-    fn run(&mut self, blob: &Blob<'static>) -> Result<(), BootError> {
+impl<'a> Walk<'a, '_> {
+    fn run(&mut self, blob: &Blob<'a>) -> Result<'a> {
         blob.reservations(|range| self.machine.reserved.push(range, false, "/memreserve/"))?;
         let mut tokens = blob.tokens();
         // Per depth: the kind of each open node and the cells it declares for its children.
@@ -300,7 +251,10 @@ impl Walk<'_> {
                     // The blob checker only lets properties follow a node's start.
                     if pending {
                         let property = self.classify_property(blob, name);
-                        self.property(blob, &mut node, name, property, value)?;
+                        // Most properties are none the boot reads (interrupts, clocks …).
+                        if property != Property::Other || node.kind == Kind::Aliases {
+                            self.property(blob, &mut node, name, property, value)?;
+                        }
                     }
                 }
                 Token::End => {
@@ -315,13 +269,13 @@ impl Walk<'_> {
     }
 
     /// Which property `name` is, remembered per strings-block offset.
-    fn classify_property(&mut self, blob: &Blob<'static>, name: Name) -> Property {
+    fn classify_property(&mut self, blob: &Blob<'a>, name: Name) -> Property {
         let offset = name.0 as usize;
         let cached = self.names.get(offset).copied().unwrap_or(0);
         if let Some(&property) = Property::ALL.get(usize::from(cached).wrapping_sub(1)) {
             return property;
         }
-        let property = blob.property_name(name).map_or(Property::Other, Property::of);
+        let property = Property::at(blob.strings_from(name));
         if let Some(slot) = self.names.get_mut(offset) {
             *slot = property as u8 + 1;
         }
@@ -331,13 +285,13 @@ impl Walk<'_> {
     /// Records one property of `node`.
     fn property(
         &mut self,
-        blob: &Blob<'static>,
-        node: &mut Node,
+        blob: &Blob<'a>,
+        node: &mut Node<'a>,
         name: Name,
         property: Property,
-        value: &'static [u8],
-    ) -> Result<(), BootError> {
-        let bad = |property, problem| BootError::BadProperty {
+        value: &'a [u8],
+    ) -> Result<'a> {
+        let bad = |property, problem| Error::BadProperty {
             node: printable(node.name),
             property,
             problem,
@@ -376,7 +330,7 @@ impl Walk<'_> {
     }
 
     /// Acts on a node whose properties are all read.
-    fn node_done(&mut self, node: &Node) -> Result<(), BootError> {
+    fn node_done(&mut self, node: &Node<'a>) -> Result<'a> {
         match node.kind {
             Kind::Root => {
                 let board = BOARDS.iter().find(|(c, _)| list_contains(node.compatible, c));
@@ -398,10 +352,10 @@ impl Walk<'_> {
             {
                 // SYSTEM_OFF has a fixed function ID from PSCI 0.2 on; "arm,psci" (0.1) has none.
                 self.machine.psci = match node.method.map(text) {
-                    Some(b"hvc") => Some(Conduit::Hvc),
-                    Some(b"smc") => Some(Conduit::Smc),
+                    Some(b"hvc") => Some(PsciConduit::Hvc),
+                    Some(b"smc") => Some(PsciConduit::Smc),
                     _ => {
-                        return Err(BootError::BadProperty {
+                        return Err(Error::BadProperty {
                             node: printable(node.name),
                             property: "method",
                             problem: "neither \"hvc\" nor \"smc\"",
@@ -413,7 +367,7 @@ impl Walk<'_> {
         }
         let enabled = matches!(node.status.map(text), None | Some(b"okay") | Some(b"ok"));
         if enabled && list_contains(node.compatible, b"arm,pl011") {
-            let first = reg(node)?.next().ok_or(BootError::BadProperty {
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
                 node: printable(node.name),
                 property: "reg",
                 problem: "empty",
@@ -426,7 +380,7 @@ impl Walk<'_> {
     }
 
     /// Checks what only the whole tree can tell, and picks the console.
-    fn finish(&mut self, blob: &Blob<'static>) -> Result<(), Failure> {
+    fn finish(&mut self, blob: &Blob<'a>) -> core::result::Result<(), Failure<'a>> {
         let fallback = self.uarts[0].map(|u| u.base);
         let fail = |error| Failure { error, console: fallback };
         match self.initrd {
@@ -438,7 +392,7 @@ impl Walk<'_> {
                     .push(PhysRange::new(start, end), false, "chosen")
                     .map_err(fail)?,
                 _ => {
-                    return Err(fail(BootError::BadProperty {
+                    return Err(fail(Error::BadProperty {
                         node: "chosen",
                         property: "linux,initrd-start",
                         problem: "initrd bounds are not 1 or 2 cells, or inverted",
@@ -446,22 +400,22 @@ impl Walk<'_> {
                 }
             },
             _ => {
-                return Err(fail(BootError::BadProperty {
+                return Err(fail(Error::BadProperty {
                     node: "chosen",
                     property: "linux,initrd-start",
                     problem: "only one of linux,initrd-start and linux,initrd-end",
                 }))
             }
         }
-        if self.machine.ram.len == 0 {
-            return Err(fail(BootError::NoMemory));
+        if self.machine.ram.is_empty() {
+            return Err(fail(Error::NoMemory));
         }
-        self.machine.console = self.console(blob).ok_or(fail(BootError::NoConsole))?;
+        self.machine.console = self.console(blob).ok_or(fail(Error::NoConsole))?;
         Ok(())
     }
 
     /// The PL011 `/chosen/stdout-path` names (directly or through `/aliases`), else the first.
-    fn console(&self, blob: &Blob<'static>) -> Option<u64> {
+    fn console(&self, blob: &Blob<'a>) -> Option<u64> {
         let mut uarts = self.uarts.iter().flatten();
         let first = uarts.next()?;
         if uarts.next().is_none() {
@@ -486,7 +440,7 @@ impl Walk<'_> {
 
 /// The offset of the `FDT_BEGIN_NODE` of the node at `path` (components may leave out their
 /// unit address), found by a second walk; `None` if there is none or the walk fails.
-fn find_path(blob: &Blob<'static>, path: &[u8]) -> Option<usize> {
+fn find_path(blob: &Blob<'_>, path: &[u8]) -> Option<usize> {
     let mut wanted = path.split(|&b| b == b'/').filter(|c| !c.is_empty());
     let mut next = wanted.next();
     // Depth of the deepest node on the path matched so far (1: the root).
@@ -522,7 +476,7 @@ fn find_path(blob: &Blob<'static>, path: &[u8]) -> Option<usize> {
 }
 
 /// A node name for an error message ("?" if it is not UTF-8).
-fn printable(name: &'static [u8]) -> &'static str {
+fn printable(name: &[u8]) -> &str {
     core::str::from_utf8(name).unwrap_or("?")
 }
 
@@ -548,9 +502,9 @@ fn classify(depth: usize, parent: Kind, name: &[u8]) -> Kind {
 }
 
 /// The `reg` entries of `node`, as ranges, using its parent's cell counts.
-fn reg(node: &Node) -> Result<impl Iterator<Item = Result<PhysRange, BootError>>, BootError> {
+fn reg<'a>(node: &Node<'a>) -> Result<'a, impl Iterator<Item = Result<'a, PhysRange>>> {
     let name = printable(node.name);
-    let bad = move |problem| BootError::BadProperty { node: name, property: "reg", problem };
+    let bad = move |problem| Error::BadProperty { node: name, property: "reg", problem };
     let value = node.reg.ok_or(bad("missing"))?;
     let cells = node.parent_cells;
     if !(1..=2).contains(&cells.address) || !(1..=2).contains(&cells.size) {
@@ -568,4 +522,93 @@ fn reg(node: &Node) -> Result<impl Iterator<Item = Result<PhysRange, BootError>>
         address.checked_add(size).ok_or(bad("range wraps around the address space"))?;
         Ok(PhysRange::from_start_len(address, size))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_lists() {
+        assert!(list_contains(b"arm,pl011\0arm,primecell\0", b"arm,pl011"));
+        assert!(list_contains(b"arm,primecell\0arm,pl011\0", b"arm,pl011"));
+        assert!(list_contains(b"a\0arm,pl011\0b\0", b"arm,pl011"));
+        // Without the final NUL, and a prefix or suffix of an item is not the item.
+        assert!(list_contains(b"arm,pl011", b"arm,pl011"));
+        assert!(!list_contains(b"arm,pl0111\0", b"arm,pl011"));
+        assert!(!list_contains(b"xarm,pl011\0", b"arm,pl011"));
+        assert!(!list_contains(b"arm,pl01\0", b"arm,pl011"));
+        assert!(!list_contains(b"", b"arm,pl011"));
+        assert!(!list_contains(b"\0\0\0", b"arm,pl011"));
+    }
+
+    #[test]
+    fn property_names_need_their_nul() {
+        assert!(Property::at(b"reg\0compatible\0") == Property::Reg);
+        assert!(Property::at(b"stdout-path\0") == Property::StdoutPath);
+        assert!(Property::at(b"status\0") == Property::Status);
+        assert!(Property::at(b"linux,initrd-end\0") == Property::InitrdEnd);
+        assert!(Property::at(b"#size-cells\0") == Property::SizeCells);
+        assert!(Property::at(b"reg") == Property::Other, "unterminated");
+        assert!(Property::at(b"regs\0") == Property::Other);
+        assert!(Property::at(b"re\0") == Property::Other);
+        assert!(Property::at(b"") == Property::Other);
+        // Each property's `u8` indexes ALL, which the name cache relies on.
+        for (index, property) in Property::ALL.iter().enumerate() {
+            assert_eq!(*property as usize, index);
+        }
+    }
+
+    #[test]
+    fn node_kinds() {
+        assert!(classify(1, Kind::Other, b"") == Kind::Root);
+        assert!(classify(2, Kind::Root, b"memory@40000000") == Kind::Memory);
+        assert!(classify(2, Kind::Root, b"memory") == Kind::Memory);
+        assert!(classify(2, Kind::Root, b"memory-controller") == Kind::Other);
+        assert!(classify(3, Kind::Other, b"memory@0") == Kind::Other);
+        assert!(classify(2, Kind::Root, b"chosen") == Kind::Chosen);
+        assert!(classify(2, Kind::Root, b"psci") == Kind::Psci);
+        assert!(classify(2, Kind::Root, b"aliases") == Kind::Aliases);
+        assert!(classify(2, Kind::Root, b"reserved-memory") == Kind::ReservedMemory);
+        assert!(classify(3, Kind::ReservedMemory, b"anything@1") == Kind::Reserved);
+        assert!(classify(4, Kind::ReservedMemory, b"x") == Kind::Other);
+    }
+
+    #[test]
+    fn cell_values() {
+        assert_eq!(cells_value(&[0, 0, 0x10, 0]), Some(0x1000));
+        assert_eq!(cells_value(&[0, 0, 0, 1, 0, 0, 0, 2]), Some(0x1_0000_0002));
+        assert_eq!(cells_value(&[0, 0, 1]), None);
+        assert_eq!(cells_value(&[0; 12]), None);
+        assert_eq!(cells_value(&[]), None);
+    }
+
+    /// Paths as `stdout-path` and `/aliases` give them, against `stdout-path.dts`.
+    #[test]
+    fn paths() {
+        let bytes = include_bytes!("../../tests/fixtures/stdout-path.dtb");
+        let blob = Blob::parse(bytes).unwrap();
+        let mut offsets = Vec::new();
+        let mut tokens = blob.tokens();
+        while let Some(token) = tokens.next() {
+            if let Token::Begin { name } = token.unwrap() {
+                offsets.push((name, tokens.offset()));
+            }
+        }
+        let offset = |wanted: &[u8]| offsets.iter().find(|(name, _)| *name == wanted).unwrap().1;
+        assert_eq!(find_path(&blob, b"/"), Some(0));
+        assert_eq!(find_path(&blob, b"/soc/serial@1c0b0000"), Some(offset(b"serial@1c0b0000")));
+        assert_eq!(
+            find_path(&blob, b"/soc@1c000000/serial@1c0a0000"),
+            Some(offset(b"serial@1c0a0000"))
+        );
+        // Without a unit address, the first node of that name.
+        assert_eq!(find_path(&blob, b"/soc/serial"), Some(offset(b"serial@1c090000")));
+        assert_eq!(find_path(&blob, b"/soc"), Some(offset(b"soc@1c000000")));
+        assert_eq!(find_path(&blob, b"/chosen/"), Some(offset(b"chosen")));
+        assert_eq!(find_path(&blob, b"/serial@1c0b0000"), None, "not at the top level");
+        assert_eq!(find_path(&blob, b"/soc/serial@1c0c0000"), None);
+        assert_eq!(find_path(&blob, b"/soc/serial@1c0b0000/deeper"), None);
+        assert_eq!(find_path(&blob, b"/nowhere"), None);
+    }
 }

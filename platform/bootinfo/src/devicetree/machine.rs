@@ -1,0 +1,120 @@
+//! What the device tree says about the machine: the result of [`read`](super::read).
+//!
+//! Plain data with fixed capacities (nothing is allocated), borrowing its strings from the blob.
+
+use super::error::{Error, Result};
+use rivet_core::memory::PhysRange;
+
+/// What the platform reports for a devicetree machine it does not know by name.
+pub(super) const UNKNOWN_BOARD: &str = "devicetree";
+
+/// Most RAM ranges, and most reserved ranges, kept. Real machines have a handful of each.
+pub const MAX_RANGES: usize = 32;
+
+/// How PSCI calls reach the firmware, from `/psci`'s `method` (the platform maps it to its
+/// arch's conduit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PsciConduit {
+    /// `method = "hvc"`: a hypervisor implements PSCI (QEMU `virt` without EL2, KVM, Xen).
+    Hvc,
+    /// `method = "smc"`: EL3 firmware does (or QEMU `virt` with `virtualization=on`).
+    Smc,
+}
+
+/// A fixed-capacity list of physical ranges, each with a flag (`no-map` for reservations).
+#[derive(Clone, Debug)]
+pub struct Ranges {
+    items: [(PhysRange, bool); MAX_RANGES],
+    len: usize,
+}
+
+impl Ranges {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self { items: [(PhysRange::new(0, 0), false); MAX_RANGES], len: 0 }
+    }
+
+    /// Appends `range`; refused (naming `node`'s `reg`) when [`MAX_RANGES`] are already kept.
+    pub(super) fn push<'a>(&mut self, range: PhysRange, flag: bool, node: &'a str) -> Result<'a> {
+        let slot = self.items.get_mut(self.len).ok_or(Error::BadProperty {
+            node,
+            property: "reg",
+            problem: "more than 32 ranges of this kind",
+        })?;
+        *slot = (range, flag);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The ranges and their flags, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = (PhysRange, bool)> + '_ {
+        self.items[..self.len].iter().copied()
+    }
+
+    /// How many ranges there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for Ranges {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the devicetree says about the machine. Over 1 KiB: filled in place by [`read`](super::read) rather
+/// than returned, so it is not copied around the boot path. Strings borrow from the blob (`'a`).
+#[derive(Clone, Debug)]
+pub struct Machine<'a> {
+    /// The platform name `rivet::env::platform()` reports: `"virt"` for QEMU's board (root
+    /// `compatible` `linux,dummy-virt`), `"devicetree"` for any other.
+    pub platform: &'static str,
+    /// How to reach PSCI, if the machine has PSCI 0.2 or later (for SYSTEM_OFF). Set as soon as
+    /// the walk has passed `/psci`, so it may be known even when [`read`](super::read) fails
+    /// later.
+    pub psci: Option<PsciConduit>,
+    /// `/chosen/bootargs` without its NUL, or "".
+    pub bootargs: &'a str,
+    /// MMIO base of the console PL011.
+    pub console: u64,
+    /// RAM, from every `/memory*` node.
+    pub ram: Ranges,
+    /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
+    pub reserved: Ranges,
+}
+
+impl Machine<'_> {
+    /// Nothing known yet.
+    pub const fn new() -> Self {
+        Self {
+            platform: UNKNOWN_BOARD,
+            psci: None,
+            bootargs: "",
+            console: 0,
+            ram: Ranges::new(),
+            reserved: Ranges::new(),
+        }
+    }
+}
+
+impl Default for Machine<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why the devicetree could not be read, and the console UART if one was found before the
+/// problem, so the error can be shown on it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Failure<'a> {
+    /// What was wrong.
+    pub error: Error<'a>,
+    /// MMIO base of a PL011 found before the error, if any.
+    pub console: Option<u64>,
+}
