@@ -226,24 +226,18 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
 
     /// Where `virt` is mapped: the physical address and the level of the leaf entry.
     pub fn translate(&self, virt: u64) -> Option<(u64, u8)> {
-        let mut table = self.root;
-        for level in (1..=4).rev() {
-            let entry = self.memory.read(table, level_index(virt, level));
-            if !F::is_valid(entry) {
-                return None;
-            }
-            if level > 1 && F::is_table(entry, level) {
-                table = F::address(entry);
-                continue;
-            }
-            let size = level_size(level);
-            return Some((F::address(entry) + (virt & (size - 1)), level));
-        }
-        None
+        let (entry, level) = self.leaf(virt)?;
+        let size = level_size(level);
+        Some((F::address(entry) + (virt & (size - 1)), level))
     }
 
     /// The raw leaf entry mapping `virt`, if any (for checks and debugging).
     pub fn leaf_entry(&self, virt: u64) -> Option<u64> {
+        self.leaf(virt).map(|(entry, _)| entry)
+    }
+
+    /// The valid leaf entry mapping `virt` and its level, found by walking from the root.
+    fn leaf(&self, virt: u64) -> Option<(u64, u8)> {
         let mut table = self.root;
         for level in (1..=4).rev() {
             let entry = self.memory.read(table, level_index(virt, level));
@@ -253,7 +247,7 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
             if level > 1 && F::is_table(entry, level) {
                 table = F::address(entry);
             } else {
-                return Some(entry);
+                return Some((entry, level));
             }
         }
         None
