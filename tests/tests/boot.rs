@@ -24,8 +24,9 @@ fn main() {
             let mut trials = Vec::new();
             if let Some(only) = &only {
                 for name in only {
-                    if let Err(e) = machines.get(name) {
-                        let message = format!("RIVET_TEST_MACHINES: {e}");
+                    let known = machines.all().iter().any(|m| &m.id == name || &m.name == name);
+                    if !known {
+                        let message = format!("RIVET_TEST_MACHINES: no machine named `{name}`");
                         trials.push(Trial::test(format!("{name}::exists"), move || {
                             Err(Failed::from(message))
                         }));
@@ -35,13 +36,14 @@ fn main() {
             for machine in machines.all() {
                 if only
                     .as_ref()
-                    .is_some_and(|only| !only.contains(&machine.name))
+                    .is_some_and(|only| !only.contains(&machine.name) && !only.contains(&machine.id))
                 {
                     continue;
                 }
                 for scenario in SCENARIOS {
                     let skip = machine.test.skip.contains_key(scenario.name);
-                    let name = format!("{}::{}", machine.name, scenario.name);
+                    // The file name is unique even where two triples share a machine name.
+                    let name = format!("{}::{}", machine.id, scenario.name);
                     let (ws, machine) = (ws.clone(), machine.clone());
                     let trial = Trial::test(name, move || {
                         run(&ws, &machine, scenario).map_err(Failed::from)

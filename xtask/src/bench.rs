@@ -461,7 +461,9 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
 pub fn run(ws: &Workspace, options: &Options) -> Result<(), Error> {
     let machines = ws.machines()?;
     for name in &options.machines {
-        machines.get(name)?;
+        if !machines.all().iter().any(|m| &m.name == name) {
+            machines.get(name, None)?;
+        }
     }
     let mut report = String::new();
     for triple in machines.triples() {

@@ -116,13 +116,18 @@ pub struct TestSettings {
     pub skip: BTreeMap<String, String>,
 }
 
-/// One machine description, as read from `targets/machines/NAME.toml`.
+/// One machine description, as read from `targets/machines/FILE.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Machine {
-    /// The machine's name: the file name without `.toml`.
-    #[serde(skip)]
+    /// The machine's name, as `--machine` takes it: the `name` field, or else the file name
+    /// without `.toml`. Two triples may share a name (`xen` for x86_64 and for aarch64); the pair
+    /// (triple, name) is unique.
+    #[serde(default)]
     pub name: String,
+    /// The file name without `.toml`: unique, so it names the machine in test names.
+    #[serde(skip)]
+    pub id: String,
     /// A one-line description, shown by `cargo xtask machines`.
     #[serde(default)]
     pub description: String,
@@ -247,10 +252,13 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
 }
 
 impl Machine {
-    /// Parses one description; `name` is the file's stem.
-    pub fn parse(name: &str, text: &str) -> Result<Machine, String> {
+    /// Parses one description; `id` is the file's stem (and the name, unless the file gives one).
+    pub fn parse(id: &str, text: &str) -> Result<Machine, String> {
         let mut machine: Machine = toml::from_str(text).map_err(|e| e.to_string())?;
-        machine.name = name.to_owned();
+        machine.id = id.to_owned();
+        if machine.name.is_empty() {
+            machine.name = id.to_owned();
+        }
         machine.validate()?;
         Ok(machine)
     }
@@ -368,7 +376,16 @@ impl Machines {
 
     /// Checks a list of machines as a set.
     pub fn from_list(mut machines: Vec<Machine>) -> Result<Machines, MachineError> {
-        machines.sort_by(|a, b| a.name.cmp(&b.name));
+        machines.sort_by(|a, b| (&a.name, &a.triple).cmp(&(&b.name, &b.triple)));
+        if let Some(pair) = machines
+            .windows(2)
+            .find(|w| w[0].name == w[1].name && w[0].triple == w[1].triple)
+        {
+            return Err(MachineError::Invalid(format!(
+                "machines `{}` and `{}` are both named `{}` for {}",
+                pair[0].id, pair[1].id, pair[0].name, pair[0].triple
+            )));
+        }
         let set = Machines { machines };
         for triple in set.triples() {
             let defaults: Vec<&str> = set
@@ -413,15 +430,25 @@ impl Machines {
         )
     }
 
-    /// The machine with this name.
-    pub fn get(&self, name: &str) -> Result<&Machine, MachineError> {
-        self.machines
-            .iter()
-            .find(|m| m.name == name)
-            .ok_or_else(|| MachineError::Unknown {
-                name: name.to_owned(),
-                known: self.machines.iter().map(|m| m.name.clone()).collect(),
-            })
+    /// The machine with this name, for `triple` when given. Without a triple, a name two
+    /// triples share is ambiguous and an error.
+    pub fn get(&self, name: &str, triple: Option<&str>) -> Result<&Machine, MachineError> {
+        let mut named = self.machines.iter().filter(|m| m.name == name);
+        let unknown = || MachineError::Unknown {
+            name: name.to_owned(),
+            known: self.machines.iter().map(|m| format!("{} ({})", m.name, m.triple)).collect(),
+        };
+        match triple {
+            Some(triple) => named.find(|m| m.triple == triple).ok_or_else(unknown),
+            None => match (named.next(), named.next()) {
+                (Some(only), None) => Ok(only),
+                (None, _) => Err(unknown()),
+                (Some(a), Some(b)) => Err(MachineError::Invalid(format!(
+                    "machine `{name}` exists for {} and {}: pass --target",
+                    a.triple, b.triple
+                ))),
+            },
+        }
     }
 
     /// The default machine of a triple.
@@ -541,7 +568,24 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert!(set.get("c").is_err());
+        assert!(set.get("c", None).is_err());
+    }
+
+    #[test]
+    fn a_name_may_serve_two_triples() {
+        let x86 = Machine::parse("xen-x86_64", &format!("name = \"xen\"\n{SAMPLE}")).unwrap();
+        assert_eq!((x86.id.as_str(), x86.name.as_str()), ("xen-x86_64", "xen"));
+        let mut arm = Machine::parse("xen-aarch64", &format!("name = \"xen\"\n{SAMPLE}")).unwrap();
+        arm.triple = "aarch64-unknown-none".into();
+        let set = Machines::from_list(vec![x86.clone(), arm]).unwrap();
+        assert_eq!(set.get("xen", Some("aarch64-unknown-none")).unwrap().id, "xen-aarch64");
+        assert_eq!(set.get("xen", Some("x86_64-unknown-none")).unwrap().id, "xen-x86_64");
+        assert!(set.get("xen", None).is_err(), "ambiguous without a triple");
+        assert!(set.get("xen", Some("riscv64gc-unknown-none-elf")).is_err());
+        let mut twin = x86.clone();
+        twin.id = "other".into();
+        twin.default = false;
+        assert!(Machines::from_list(vec![x86, twin]).is_err(), "same name and triple twice");
     }
 
     #[test]
@@ -575,6 +619,6 @@ mod tests {
             set.default_for("aarch64-unknown-none").unwrap().name,
             "virt"
         );
-        set.get("q35").unwrap();
+        set.get("q35", None).unwrap();
     }
 }

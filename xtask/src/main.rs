@@ -196,16 +196,7 @@ fn select<'a>(
     machine: Option<&str>,
 ) -> Result<&'a Machine, Error> {
     match (target, machine) {
-        (target, Some(name)) => {
-            let machine = machines.get(name)?;
-            match target {
-                Some(t) if t != machine.triple => Err(Error::Usage(format!(
-                    "machine `{name}` runs {}, not {t}",
-                    machine.triple
-                ))),
-                _ => Ok(machine),
-            }
-        }
+        (target, Some(name)) => Ok(machines.get(name, target)?),
         (target, None) => {
             Ok(machines.default_for(target.unwrap_or(xtask::workspace::DEFAULT_TRIPLE))?)
         }
