@@ -11,6 +11,8 @@
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod pvh;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod xen_pv;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod devicetree;

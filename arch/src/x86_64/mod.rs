@@ -2,8 +2,8 @@
 //!
 //! Only modules and re-exports live here; see `arch/src/lib.rs` for the names every architecture
 //! exports. x86_64-only extras: [`head`] (the boot entry and the boot page tables' reach) and
-//! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks) and [`io`] (port
-//! I/O ranges).
+//! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks), [`io`] (port
+//! I/O ranges) and [`xen_pv`] (the Xen PV entry, notes and hypercalls).
 //!
 //! Interrupts stay disabled throughout: there is no interrupt controller yet.
 
@@ -15,6 +15,7 @@ pub mod io;
 pub mod paging;
 pub mod time;
 pub mod trap;
+pub mod xen_pv;
 
 mod layout;
 

@@ -1,0 +1,394 @@
+//! Xen's public guest ABI as plain Rust: the structures, numbers and pure logic a guest needs.
+//!
+//! Purpose: one checked definition of the Xen 4.17 public interface (`xen/include/public`,
+//! shipped by Debian's `libxen-dev` as `/usr/include/xen/*.h`) for every Rivet port that runs on
+//! Xen (x86_64 classic PV now, arm64 next). The definitions are written by hand from those headers
+//! — not generated, and not taken from the `xen-sys` crate, whose 5-argument hypercall wrapper
+//! passes arguments in the wrong registers (it must be r10 and r8 on x86_64) and which lacks
+//! grant-table, xenstore and ring definitions. Every `#[repr(C)]` struct carries compile-time
+//! size and offset assertions whose numbers were printed by a C program (`offsetof`/`sizeof`,
+//! gcc, x86_64) against the 4.17 headers.
+//!
+//! What lives here: the constants ([`hypercall`] numbers and sub-operations, [`elfnote`] types),
+//! the structures ([`StartInfo`], [`SharedInfo`], [`VcpuInfo`], [`VcpuTimeInfo`], [`TrapInfo`],
+//! [`MmuUpdate`], [`SchedShutdown`], [`PhysdevSetIopl`]), the validation of a start info as
+//! untrusted input ([`start_info`]) and the pvclock arithmetic ([`pvclock`]). What does not: the
+//! hypercall instructions themselves and every pointer dereference, which stay in `rivet-arch` and
+//! the platform. Nothing here is `unsafe`; everything runs on the host under `cargo test`.
+//!
+//! Weak spots: only the x86_64 layouts of the arch-dependent structures are defined and asserted
+//! (arm64's `vcpu_info`/`shared_info` arch parts differ and come with that port); the `console`
+//! union of `start_info` is kept as raw words with accessors.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+pub mod pvclock;
+pub mod start_info;
+
+pub use start_info::{Bootstrap, StartInfoError};
+
+/// Hypercall numbers (`xen.h`, `__HYPERVISOR_*`) and the sub-operations Rivet uses.
+pub mod hypercall {
+    /// `__HYPERVISOR_set_trap_table`: register the exception handlers (x86 PV).
+    pub const SET_TRAP_TABLE: u64 = 0;
+    /// `__HYPERVISOR_mmu_update`: write page-table entries (x86 PV).
+    pub const MMU_UPDATE: u64 = 1;
+    /// `__HYPERVISOR_update_va_mapping`: write the L1 entry of one virtual address (x86 PV).
+    pub const UPDATE_VA_MAPPING: u64 = 14;
+    /// `__HYPERVISOR_xen_version`.
+    pub const XEN_VERSION: u64 = 17;
+    /// `__HYPERVISOR_console_io`: the hypervisor console (dom0, or domUs on a debug Xen).
+    pub const CONSOLE_IO: u64 = 18;
+    /// `__HYPERVISOR_vcpu_op`.
+    pub const VCPU_OP: u64 = 24;
+    /// `__HYPERVISOR_sched_op`: yield, block, shutdown.
+    pub const SCHED_OP: u64 = 29;
+    /// `__HYPERVISOR_event_channel_op`.
+    pub const EVENT_CHANNEL_OP: u64 = 32;
+    /// `__HYPERVISOR_physdev_op`.
+    pub const PHYSDEV_OP: u64 = 33;
+
+    /// Bytes per hypercall stub in the hypercall page: stub `n` is at `page + 32 * n`.
+    pub const STUB_SIZE: u64 = 32;
+
+    /// `CONSOLEIO_write`: `console_io(CONSOLEIO_write, count, buffer)`.
+    pub const CONSOLEIO_WRITE: u64 = 0;
+
+    /// `SCHEDOP_yield`.
+    pub const SCHEDOP_YIELD: u64 = 0;
+    /// `SCHEDOP_shutdown`: argument a [`SchedShutdown`](crate::SchedShutdown).
+    pub const SCHEDOP_SHUTDOWN: u64 = 2;
+
+    /// `SHUTDOWN_poweroff`: the domain is done.
+    pub const SHUTDOWN_POWEROFF: u32 = 0;
+    /// `SHUTDOWN_reboot`: restart it (for dom0: the whole machine).
+    pub const SHUTDOWN_REBOOT: u32 = 1;
+    /// `SHUTDOWN_crash`: the domain crashed.
+    pub const SHUTDOWN_CRASH: u32 = 3;
+
+    /// `PHYSDEVOP_set_iopl`: argument a [`PhysdevSetIopl`](crate::PhysdevSetIopl).
+    pub const PHYSDEVOP_SET_IOPL: u64 = 6;
+
+    /// `MMU_NORMAL_PT_UPDATE`: `mmu_update` command in `ptr` bits 0–1: write one entry.
+    pub const MMU_NORMAL_PT_UPDATE: u64 = 0;
+    /// `DOMID_SELF`: the calling domain, for `mmu_update`'s `foreigndom`.
+    pub const DOMID_SELF: u64 = 0x7ff0;
+
+    /// `UVMF_TLB_FLUSH` (with `UVMF_LOCAL` = 0): flush the whole local TLB after the update.
+    pub const UVMF_TLB_FLUSH: u64 = 1;
+    /// `UVMF_INVLPG`: `update_va_mapping` flushes this one address from the local TLB.
+    pub const UVMF_INVLPG: u64 = 2;
+}
+
+/// ELF note types (`elfnote.h`, `XEN_ELFNOTE_*`), all in notes named `"Xen"`.
+pub mod elfnote {
+    /// Virtual entry point of a PV kernel (8-byte value on 64-bit).
+    pub const ENTRY: u32 = 1;
+    /// Virtual address of the page Xen fills with hypercall stubs.
+    pub const HYPERCALL_PAGE: u32 = 2;
+    /// Virtual address pseudo-physical 0 is mapped at.
+    pub const VIRT_BASE: u32 = 3;
+    /// `VIRT_BASE` minus the offset `p_paddr` is relative to (0: `p_paddr` is pseudo-physical).
+    pub const PADDR_OFFSET: u32 = 4;
+    /// The ABI version, `"xen-3.0"`: Xen's loader insists.
+    pub const XEN_VERSION: u32 = 5;
+    /// The guest OS name (free text unless the loader is not `"generic"`).
+    pub const GUEST_OS: u32 = 6;
+    /// `"generic"`: no Linux-specific loading.
+    pub const LOADER: u32 = 8;
+    /// The PVH 32-bit physical entry point.
+    pub const PHYS32_ENTRY: u32 = 18;
+}
+
+/// x86_64 PV segment selectors (`arch-x86/xen-x86_64.h`).
+pub mod selector {
+    /// `FLAT_KERNEL_CS` (= `FLAT_RING3_CS64`): the guest kernel's code segment.
+    pub const FLAT_KERNEL_CS: u16 = 0xe033;
+    /// `FLAT_KERNEL_SS` (= `FLAT_RING3_SS64`).
+    pub const FLAT_KERNEL_SS: u16 = 0xe02b;
+}
+
+/// `struct start_info` (`xen.h`): what Xen hands a PV guest in `rsi` at its entry.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StartInfo {
+    /// `"xen-<version>-<platform>"`, e.g. `"xen-3.0-x86_64"`, NUL-padded.
+    pub magic: [u8; 32],
+    /// Pages allocated to the domain: pseudo-physical frames `0..nr_pages`.
+    pub nr_pages: u64,
+    /// Machine address of the shared info page (not mapped: the guest maps it).
+    pub shared_info: u64,
+    /// `SIF_*` flags.
+    pub flags: u32,
+    /// Machine frame of the xenstore ring (domU).
+    pub store_mfn: u64,
+    /// Event channel of the xenstore ring (domU).
+    pub store_evtchn: u32,
+    /// The `console` union: domU `{ mfn: u64, evtchn: u32 }`, dom0 `{ info_off, info_size: u32 }`.
+    pub console: [u64; 2],
+    /// Virtual address of the top-level bootstrap page table.
+    pub pt_base: u64,
+    /// Number of bootstrap page-table frames, from `pt_base` on.
+    pub nr_pt_frames: u64,
+    /// Virtual address of the pseudo-physical-to-machine frame list (`nr_pages` 8-byte entries).
+    pub mfn_list: u64,
+    /// Virtual address of the pre-loaded module (a pfn if `SIF_MOD_START_PFN`).
+    pub mod_start: u64,
+    /// Size of the module in bytes.
+    pub mod_len: u64,
+    /// The command line, NUL-terminated.
+    pub cmd_line: [u8; MAX_GUEST_CMDLINE],
+    /// First pfn of the initial p2m table (only with `XEN_ELFNOTE_INIT_P2M`).
+    pub first_p2m_pfn: u64,
+    /// Number of pfns of the initial p2m table.
+    pub nr_p2m_frames: u64,
+}
+
+/// `MAX_GUEST_CMDLINE`: bytes of `start_info.cmd_line`.
+pub const MAX_GUEST_CMDLINE: usize = 1024;
+/// `SIF_PRIVILEGED`: the domain may use privileged operations.
+pub const SIF_PRIVILEGED: u32 = 1;
+/// `SIF_INITDOMAIN`: this is dom0.
+pub const SIF_INITDOMAIN: u32 = 2;
+/// `SIF_MOD_START_PFN`: `mod_start` is a pfn, not a virtual address.
+pub const SIF_MOD_START_PFN: u32 = 8;
+
+impl StartInfo {
+    /// The domU console's machine frame (`console.domU.mfn`).
+    pub fn console_mfn(&self) -> u64 {
+        self.console[0]
+    }
+
+    /// The domU console's event channel (`console.domU.evtchn`).
+    pub fn console_evtchn(&self) -> u32 {
+        self.console[1] as u32
+    }
+
+    /// A start info of zeros, as a base for tests and for the platform's copy.
+    pub const fn zeroed() -> Self {
+        Self {
+            magic: [0; 32],
+            nr_pages: 0,
+            shared_info: 0,
+            flags: 0,
+            store_mfn: 0,
+            store_evtchn: 0,
+            console: [0; 2],
+            pt_base: 0,
+            nr_pt_frames: 0,
+            mfn_list: 0,
+            mod_start: 0,
+            mod_len: 0,
+            cmd_line: [0; MAX_GUEST_CMDLINE],
+            first_p2m_pfn: 0,
+            nr_p2m_frames: 0,
+        }
+    }
+}
+
+/// `struct vcpu_time_info` (`xen.h`): the pvclock parameters of one vCPU.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuTimeInfo {
+    /// Odd while Xen updates the record: read, copy, re-read until even and unchanged.
+    pub version: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// TSC at the last update.
+    pub tsc_timestamp: u64,
+    /// Nanoseconds since boot at the last update.
+    pub system_time: u64,
+    /// TSC-to-nanosecond multiplier, a 32.32 fixed-point fraction (after the shift).
+    pub tsc_to_system_mul: u32,
+    /// Shift applied to a TSC difference before the multiplication.
+    pub tsc_shift: i8,
+    /// `XEN_PVCLOCK_*` flags.
+    pub flags: u8,
+    /// Padding.
+    pub pad1: [u8; 2],
+}
+
+/// `struct arch_vcpu_info` for x86: holds the faulting address of the last page fault (PV).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArchVcpuInfo {
+    /// The page-fault address (the PV guest's virtual CR2).
+    pub cr2: u64,
+    /// Padding.
+    pub pad: u64,
+}
+
+/// `struct vcpu_info` (`xen.h`, x86_64 layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuInfo {
+    /// An event is pending for this vCPU.
+    pub evtchn_upcall_pending: u8,
+    /// Event upcalls are masked (the PV "interrupt flag", inverted).
+    pub evtchn_upcall_mask: u8,
+    /// Padding to the next field.
+    pub pad: [u8; 6],
+    /// Which words of `evtchn_pending` have bits set.
+    pub evtchn_pending_sel: u64,
+    /// Arch-specific: CR2 on x86.
+    pub arch: ArchVcpuInfo,
+    /// pvclock parameters.
+    pub time: VcpuTimeInfo,
+}
+
+/// `XEN_LEGACY_MAX_VCPUS` on x86: `vcpu_info` slots in the shared info page.
+pub const LEGACY_MAX_VCPUS: usize = 32;
+
+/// `struct shared_info` (`xen.h`, x86_64 layout), the page Xen and the guest share.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SharedInfo {
+    /// Per-vCPU state of the first 32 vCPUs.
+    pub vcpu_info: [VcpuInfo; LEGACY_MAX_VCPUS],
+    /// Pending event-channel bits.
+    pub evtchn_pending: [u64; 64],
+    /// Masked event-channel bits.
+    pub evtchn_mask: [u64; 64],
+    /// Odd while Xen updates the wall clock.
+    pub wc_version: u32,
+    /// Wall-clock seconds (UTC) at system time 0, low 32 bits.
+    pub wc_sec: u32,
+    /// Wall-clock nanoseconds at system time 0.
+    pub wc_nsec: u32,
+    /// Wall-clock seconds, high 32 bits.
+    pub wc_sec_hi: u32,
+    /// `struct arch_shared_info` (x86_64): p2m bookkeeping, 6 words.
+    pub arch: [u64; 6],
+}
+
+/// `struct trap_info` (`arch-x86/xen.h`): one entry of `set_trap_table`'s list (ends with a zero
+/// `address`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapInfo {
+    /// The exception vector.
+    pub vector: u8,
+    /// Bits 0–1: the privilege level allowed to raise it with `int`; bit 2
+    /// ([`TI_MASK_EVENTS`]): mask event upcalls on entry, as an interrupt gate clears IF.
+    pub flags: u8,
+    /// Code selector of the handler ([`selector::FLAT_KERNEL_CS`]).
+    pub cs: u16,
+    /// Virtual address of the handler.
+    pub address: u64,
+}
+
+/// `trap_info.flags` bit 2: mask events on entry (Linux's "interrupt gate").
+pub const TI_MASK_EVENTS: u8 = 4;
+
+/// `struct mmu_update` (`xen.h`): `ptr` is the machine address of a page-table entry with the
+/// command in bits 0–1 (`MMU_NORMAL_PT_UPDATE` = 0), `val` the new entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmuUpdate {
+    /// Machine address of the entry, `| MMU_*` command.
+    pub ptr: u64,
+    /// The new entry (machine frame + flags).
+    pub val: u64,
+}
+
+/// `struct sched_shutdown` (`sched.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SchedShutdown {
+    /// `SHUTDOWN_*`.
+    pub reason: u32,
+}
+
+/// `struct physdev_set_iopl` (`physdev.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PhysdevSetIopl {
+    /// The virtual I/O privilege level, 0–3.
+    pub iopl: u32,
+}
+
+// Layouts, checked against the Xen 4.17 headers (gcc, x86_64: sizeof/offsetof).
+macro_rules! offset {
+    ($t:ty, $f:ident, $n:expr) => {
+        const _: () = assert!(core::mem::offset_of!($t, $f) == $n);
+    };
+}
+const _: () = assert!(core::mem::size_of::<StartInfo>() == 1168);
+offset!(StartInfo, nr_pages, 32);
+offset!(StartInfo, shared_info, 40);
+offset!(StartInfo, flags, 48);
+offset!(StartInfo, store_mfn, 56);
+offset!(StartInfo, store_evtchn, 64);
+offset!(StartInfo, console, 72);
+offset!(StartInfo, pt_base, 88);
+offset!(StartInfo, nr_pt_frames, 96);
+offset!(StartInfo, mfn_list, 104);
+offset!(StartInfo, mod_start, 112);
+offset!(StartInfo, mod_len, 120);
+offset!(StartInfo, cmd_line, 128);
+offset!(StartInfo, first_p2m_pfn, 1152);
+offset!(StartInfo, nr_p2m_frames, 1160);
+const _: () = assert!(core::mem::size_of::<VcpuTimeInfo>() == 32);
+offset!(VcpuTimeInfo, tsc_timestamp, 8);
+offset!(VcpuTimeInfo, system_time, 16);
+offset!(VcpuTimeInfo, tsc_to_system_mul, 24);
+offset!(VcpuTimeInfo, tsc_shift, 28);
+offset!(VcpuTimeInfo, flags, 29);
+const _: () = assert!(core::mem::size_of::<ArchVcpuInfo>() == 16);
+const _: () = assert!(core::mem::size_of::<VcpuInfo>() == 64);
+offset!(VcpuInfo, evtchn_upcall_mask, 1);
+offset!(VcpuInfo, evtchn_pending_sel, 8);
+offset!(VcpuInfo, arch, 16);
+offset!(VcpuInfo, time, 32);
+const _: () = assert!(core::mem::size_of::<SharedInfo>() == 3136);
+offset!(SharedInfo, evtchn_pending, 2048);
+offset!(SharedInfo, evtchn_mask, 2560);
+offset!(SharedInfo, wc_version, 3072);
+offset!(SharedInfo, wc_sec, 3076);
+offset!(SharedInfo, wc_nsec, 3080);
+offset!(SharedInfo, wc_sec_hi, 3084);
+offset!(SharedInfo, arch, 3088);
+const _: () = assert!(core::mem::size_of::<TrapInfo>() == 16);
+offset!(TrapInfo, flags, 1);
+offset!(TrapInfo, cs, 2);
+offset!(TrapInfo, address, 8);
+const _: () = assert!(core::mem::size_of::<MmuUpdate>() == 16);
+offset!(MmuUpdate, val, 8);
+const _: () = assert!(core::mem::size_of::<SchedShutdown>() == 4);
+const _: () = assert!(core::mem::size_of::<PhysdevSetIopl>() == 4);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The same numbers as the const assertions, from the C side, so a failing build and a failing
+    // test point at the same header fact.
+    #[test]
+    fn layouts_match_the_xen_4_17_headers() {
+        assert_eq!(core::mem::size_of::<StartInfo>(), 1168);
+        assert_eq!(core::mem::offset_of!(StartInfo, cmd_line), 128);
+        assert_eq!(core::mem::size_of::<SharedInfo>(), 3136);
+        assert_eq!(core::mem::offset_of!(SharedInfo, wc_version), 3072);
+        assert_eq!(core::mem::size_of::<VcpuInfo>(), 64);
+        assert_eq!(core::mem::offset_of!(VcpuInfo, time), 32);
+        assert_eq!(core::mem::size_of::<TrapInfo>(), 16);
+        assert_eq!(core::mem::offset_of!(TrapInfo, address), 8);
+    }
+
+    #[test]
+    fn selectors_and_numbers() {
+        // FLAT_KERNEL_CS 57395, FLAT_KERNEL_SS 57387 as the headers print them.
+        assert_eq!(selector::FLAT_KERNEL_CS, 57395);
+        assert_eq!(selector::FLAT_KERNEL_SS, 57387);
+        assert_eq!(hypercall::SCHED_OP, 29);
+        assert_eq!(hypercall::PHYSDEV_OP, 33);
+    }
+
+    #[test]
+    fn console_union_accessors() {
+        let mut info = StartInfo::zeroed();
+        info.console = [0x1234, 7];
+        assert_eq!(info.console_mfn(), 0x1234);
+        assert_eq!(info.console_evtchn(), 7);
+    }
+}

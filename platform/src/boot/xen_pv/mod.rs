@@ -1,0 +1,346 @@
+//! Xen classic PV (x86_64): the same image as PVH, started by Xen's PV domain builder.
+//!
+//! `arch/src/x86_64/xen_pv.rs` enters [`rivet_xen_pv_entry`] in 64-bit ring 3 on Xen's initial
+//! page tables, on the image's boot stack. From there, in this order:
+//!
+//! 1. the console: `HYPERVISOR_console_io` (Xen's own console; dom0, or any domain on a debug
+//!    Xen — a domU of a release Xen needs the console ring, which comes with the domU work);
+//! 2. the exit path: `PHYSDEVOP_set_iopl` and a 32-bit write of the code to isa-debug-exit (port
+//!    0xf4, so QEMU exits with `(code << 1) | 1` exactly as on `microvm`), falling back to
+//!    `SCHEDOP_shutdown` where no such device ends the run: crash for a non-zero code, poweroff
+//!    for 0 — reboot for 0 in dom0, whose poweroff halts the machine (QEMU would not exit) while
+//!    its reboot ends a `-no-reboot` QEMU with status 0;
+//! 3. the trap table (`set_trap_table`), so a fault from here on is reported as on native x86_64;
+//! 4. the start info, copied and validated as untrusted input (`rivet-xen-abi`);
+//! 5. memory (`memory.rs`): the image remapped W^X and the boot stack's guard page unmapped (Xen
+//!    maps it all read-write-execute); the rest of the domain's pages (up to `nr_pages`, 1 GiB at
+//!    most) mapped at `VIRT_BASE + pfn * 4096` through new level-1 tables; the free part of all
+//!    that (minus the image, the start info, the p2m list, the module, Xen's bootstrap page tables
+//!    and stack) becomes the heap;
+//! 6. the clock: the TSC, its frequency from the pvclock scale in the shared info page (mapped
+//!    over a page of `.bss` with `update_va_mapping`);
+//! 7. the common start-up in `runtime.rs`, which ends in `main`.
+//!
+//! Known gaps (this milestone): the frames handed to `runtime::start` are *virtual* addresses
+//! (pseudo-physical + `VIRT_BASE`: a PV guest has no mapping at the pseudo-physical address),
+//! which is right for the heap, their only user today, but not the "physical" the `Handoff`
+//! contract names; no `TableMemory` over `mmu_update` yet (the pages are mapped by hand in
+//! `memory.rs`); memory beyond 1 GiB is not used; a stack overflow cannot be reported: there is
+//! no IST under PV, so Xen cannot deliver the fault and crashes the domain ("Hardware Dom0
+//! crashed" on Xen's console; Xen then reboots, which `-no-reboot` turns into QEMU exiting 0).
+//! Events stay masked: no event channels, timers or console ring yet (`sleep` busy-waits on the
+//! TSC).
+
+mod memory;
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use rivet_arch::head::{DEBUG_EXIT_PORT, VIRT_BASE};
+use rivet_arch::xen_pv::{boot_stack_guard_page, hypercall, kernel_image_virtual, trap_entry};
+use rivet_core::console::{print_emergency, set_console, Console};
+use rivet_core::exit::BAD_BOOT_INPUT;
+use rivet_core::memory::frame::FrameAllocator;
+use rivet_core::memory::map::{MapError, MemoryMap};
+use rivet_core::memory::{PhysRange, PAGE_SIZE};
+use rivet_core::time::Clock;
+use rivet_xen_abi::hypercall as hc;
+use rivet_xen_abi::{
+    pvclock, selector, start_info, PhysdevSetIopl, SchedShutdown, SharedInfo, StartInfo,
+    StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
+};
+
+/// The boot environment's name, as `rivet::env::platform()` reports it.
+const PLATFORM: &str = "xen-pv";
+
+/// How long an exit waits for isa-debug-exit to take effect: ~0.1–0.3 s at 1–3 GHz.
+const EXIT_GRACE_TICKS: u64 = 1 << 28;
+
+/// Used when the pvclock scale cannot be read.
+const FALLBACK_HZ: u64 = 1_000_000_000;
+
+/// Where Xen jumps (through `rivet_xen_pv_start`) with the start info's virtual address, the
+/// stack pointer Xen gave (the end of its bootstrap elements) and the TSC at the first
+/// instruction; on the image's boot stack, `.bss` zeroed, events masked, no trap table yet.
+#[no_mangle]
+pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc: u64) -> ! {
+    set_console(&XenConsole);
+    rivet_core::exit::set_exit_handler(exit);
+    install_trap_table();
+    rivet_core::time::set_clock(&CLOCK);
+
+    // The start info is read once, into the image: validation then works on a stable copy.
+    if !start_info.is_multiple_of(8) || start_info < VIRT_BASE {
+        fail(StartInfoError::Outside("the start info (rsi)").into());
+    }
+    // SAFETY: Xen passes the start info's virtual address in rsi, inside its initial mapping
+    // (checked against the domain's memory by `validate` below; a wild pointer faults and is
+    // reported through the trap table); `StartInfo` is plain integers, any bit pattern is valid.
+    let copy = unsafe { core::ptr::read_volatile(start_info as *const StartInfo) };
+    let info = START_INFO.call_once(|| copy);
+    let image = kernel_image_virtual();
+    let boot = match start_info::validate(info, start_info, xen_stack, VIRT_BASE, image.clone()) {
+        Ok(boot) => boot,
+        Err(e) => fail(e.into()),
+    };
+
+    IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
+    let frames = match set_up_memory(info, &boot, &image) {
+        Ok(frames) => frames,
+        Err(e) => fail(e),
+    };
+    init_clock(boot.shared_info_mfn);
+    crate::runtime::start(crate::runtime::Handoff {
+        platform: PLATFORM,
+        frames,
+        command_line: boot.command_line,
+        entry_ticks: entry_tsc,
+    })
+}
+
+static START_INFO: spin::Once<StartInfo> = spin::Once::new();
+
+/// The hypervisor console, through `HYPERVISOR_console_io(CONSOLEIO_write, …)`.
+struct XenConsole;
+
+impl Console for XenConsole {
+    fn write_bytes(&self, bytes: &[u8]) {
+        // Xen takes any length, but keep each call short so a long write is not one long stall.
+        for chunk in bytes.chunks(256) {
+            // SAFETY: the buffer is `chunk.len()` readable bytes for the duration of the call
+            // (obligation 2 of `hypercall`); the kernel entered through the PV entry (obligation
+            // 1), as this console is only installed by `rivet_xen_pv_entry`.
+            unsafe {
+                hypercall(
+                    hc::CONSOLE_IO,
+                    hc::CONSOLEIO_WRITE,
+                    chunk.len() as u64,
+                    chunk.as_ptr() as u64,
+                    0,
+                    0,
+                )
+            };
+        }
+    }
+}
+
+/// Whether this domain is dom0 (`SIF_INITDOMAIN`), for the shutdown reason.
+static IS_DOM0: AtomicBool = AtomicBool::new(false);
+
+/// Ends the run: isa-debug-exit if the domain may reach it, else a Xen shutdown.
+fn exit(code: i32) -> ! {
+    let iopl = PhysdevSetIopl { iopl: 3 };
+    // SAFETY: `iopl` is a readable `physdev_set_iopl` for the call; raising the virtual IOPL only
+    // lets port I/O through Xen's permission check (obligation 2).
+    let raised = unsafe {
+        hypercall(hc::PHYSDEV_OP, hc::PHYSDEVOP_SET_IOPL, &raw const iopl as u64, 0, 0, 0)
+    };
+    if raised == 0 {
+        // SAFETY: port 0xf4 is QEMU's isa-debug-exit when the machine has one (the write ends the
+        // run); Xen emulates the `out` for a domain with I/O privilege and drops it elsewhere.
+        unsafe { rivet_arch::cpu::write_port_u32(DEBUG_EXIT_PORT, code as u32) };
+        let start = rivet_arch::time::read_tsc();
+        while rivet_arch::time::read_tsc().wrapping_sub(start) < EXIT_GRACE_TICKS {
+            core::hint::spin_loop();
+        }
+    }
+    // dom0's poweroff halts the machine (QEMU keeps running); its reboot ends a `-no-reboot` QEMU.
+    let (reason, name) = match code {
+        0 if IS_DOM0.load(Ordering::Relaxed) => (hc::SHUTDOWN_REBOOT, "reboot: dom0 success"),
+        0 => (hc::SHUTDOWN_POWEROFF, "poweroff"),
+        _ => (hc::SHUTDOWN_CRASH, "crash"),
+    };
+    print_emergency(format_args!(
+        "rivet: exit code {code}: no isa-debug-exit device ended the run; asking Xen to shut the \
+         domain down ({name})\n"
+    ));
+    let shutdown = SchedShutdown { reason };
+    loop {
+        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
+        // which nothing of this program runs (obligation 2).
+        unsafe {
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
+        }
+    }
+}
+
+/// Registers the exception vectors 0–31 (but NMI and double fault, which PV delivers otherwise or
+/// not at all) with the PV stubs in front of the native handlers.
+fn install_trap_table() {
+    static TABLE: spin::Once<[TrapInfo; 33]> = spin::Once::new();
+    let table = TABLE.call_once(|| {
+        let mut table = [TrapInfo::default(); 33]; // the last entry stays zero: the terminator
+        for (slot, vector) in (0..32u8).filter(|v| !matches!(v, 2 | 8)).enumerate() {
+            table[slot] = TrapInfo {
+                vector,
+                flags: TI_MASK_EVENTS,
+                cs: selector::FLAT_KERNEL_CS,
+                address: trap_entry(vector),
+            };
+        }
+        table
+    });
+    // SAFETY: `table` is a static list of `trap_info` ending in a zero entry, readable for the call
+    // (obligation 2); the handlers it names are the PV stubs, which never return.
+    let result = unsafe { hypercall(hc::SET_TRAP_TABLE, table.as_ptr() as u64, 0, 0, 0, 0) };
+    if result != 0 {
+        print_emergency(format_args!(
+            "rivet: Xen refused the trap table ({result}); faults will kill the domain\n"
+        ));
+    }
+}
+
+/// A page of the image that the shared info page is mapped over.
+#[repr(C, align(4096))]
+struct SharedPage([u8; 4096]);
+
+/// Where the shared info page appears once mapped (its original frame is given up).
+static mut SHARED_INFO_PAGE: SharedPage = SharedPage([0; 4096]);
+
+/// Page-table entry bits: present, writable, accessed, dirty.
+const PTE_DATA: u64 = 0x63;
+
+/// The TSC, with the frequency Xen's pvclock scale implies (read once at boot).
+struct XenClock {
+    frequency: AtomicU64,
+}
+
+static CLOCK: XenClock = XenClock { frequency: AtomicU64::new(FALLBACK_HZ) };
+
+impl Clock for XenClock {
+    fn ticks(&self) -> u64 {
+        rivet_arch::time::read_tsc()
+    }
+
+    fn frequency(&self) -> u64 {
+        self.frequency.load(Ordering::Relaxed)
+    }
+}
+
+/// Maps the shared info page and takes the TSC frequency from vCPU 0's pvclock record.
+fn init_clock(shared_info_mfn: u64) {
+    let page = (&raw const SHARED_INFO_PAGE) as u64;
+    let no_execute =
+        if rivet_arch::cpu::cpuid(0x8000_0001).edx & (1 << 20) != 0 { 1 << 63 } else { 0 };
+    // SAFETY: `page` is a page of the image's .bss that nothing else refers to (only through
+    // `SHARED_INFO_PAGE`, read below with volatile reads); the new entry maps the domain's own
+    // shared info frame, which Xen validates (obligation 2).
+    let result = unsafe {
+        hypercall(
+            hc::UPDATE_VA_MAPPING,
+            page,
+            (shared_info_mfn << 12) | PTE_DATA | no_execute,
+            hc::UVMF_INVLPG,
+            0,
+            0,
+        )
+    };
+    if result != 0 {
+        print_emergency(format_args!(
+            "rivet: cannot map the shared info page ({result}); TSC taken to run at 1 GHz\n"
+        ));
+        return;
+    }
+    let shared = page as *const SharedInfo;
+    let time = read_time_info(shared);
+    match pvclock::frequency_hz(&time) {
+        Some(hz) => CLOCK.frequency.store(hz, Ordering::Relaxed),
+        None => print_emergency(format_args!(
+            "rivet: no pvclock scale in the shared info; TSC taken to run at 1 GHz\n"
+        )),
+    }
+}
+
+/// A consistent copy of vCPU 0's time record: retried while Xen is updating it (odd version or a
+/// version change across the copy).
+fn read_time_info(shared: *const SharedInfo) -> VcpuTimeInfo {
+    // SAFETY: `shared` maps the shared info page (just mapped by `init_clock`), which holds a
+    // `shared_info`; this only computes a field's address (no read).
+    let time = unsafe { &raw const (*shared).vcpu_info[0].time };
+    loop {
+        // SAFETY: `time` points into the mapped shared info page (above); volatile, as Xen
+        // writes it concurrently; plain integers, any value is valid.
+        let before = unsafe { core::ptr::read_volatile(&raw const (*time).version) };
+        core::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: as above.
+        let copy = unsafe { core::ptr::read_volatile(time) };
+        core::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: as above.
+        let after = unsafe { core::ptr::read_volatile(&raw const (*time).version) };
+        if before % 2 == 0 && before == after {
+            return copy;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Why this boot cannot go on.
+#[derive(Debug)]
+enum BootError {
+    StartInfo(StartInfoError),
+    MemoryMap(MapError),
+    NoRam,
+}
+
+impl From<StartInfoError> for BootError {
+    fn from(e: StartInfoError) -> Self {
+        BootError::StartInfo(e)
+    }
+}
+
+impl From<MapError> for BootError {
+    fn from(e: MapError) -> Self {
+        BootError::MemoryMap(e)
+    }
+}
+
+impl core::fmt::Display for BootError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BootError::StartInfo(e) => write!(f, "start_info: {e}"),
+            BootError::MemoryMap(e) => write!(f, "memory map: {e}"),
+            BootError::NoRam => write!(f, "no free memory in Xen's initial mapping"),
+        }
+    }
+}
+
+/// Reports bad boot input and ends the run with `BAD_BOOT_INPUT`.
+fn fail(error: BootError) -> ! {
+    print_emergency(format_args!("rivet: Xen PV boot: {error}\n"));
+    rivet_core::exit::exit(BAD_BOOT_INPUT)
+}
+
+/// Unmaps the guard page, maps the rest of the domain's memory and returns the free memory
+/// (virtual addresses: pseudo-physical page `n` is at `VIRT_BASE + n * 4096`).
+fn set_up_memory(
+    info: &StartInfo,
+    boot: &start_info::Bootstrap<'_>,
+    image: &core::ops::Range<u64>,
+) -> Result<FrameAllocator, BootError> {
+    if let Err(e) = memory::protect_image(info, &rivet_arch::paging::kernel_image()) {
+        print_emergency(format_args!("rivet: Xen PV: the image stays read-write-execute: {e}\n"));
+    }
+    let guard = boot_stack_guard_page();
+    // SAFETY: the guard page is part of the image that nothing uses (kernel.ld leaves it out of
+    // every section); unmapping it only makes accesses there fault (obligation 2).
+    let unmapped = unsafe { hypercall(hc::UPDATE_VA_MAPPING, guard, 0, hc::UVMF_INVLPG, 0, 0) };
+    if unmapped != 0 {
+        print_emergency(format_args!(
+            "rivet: cannot unmap the boot stack's guard page ({unmapped})\n"
+        ));
+    }
+
+    let mut free = MemoryMap::new();
+    free.add(PhysRange::new(boot.mapped.start, boot.mapped.end))?;
+    // Pseudo-physical page 0 stays out, as on native: its address is no pointer anyone should use.
+    free.reserve(PhysRange::new(boot.mapped.start, boot.mapped.start + PAGE_SIZE))?;
+    free.reserve(PhysRange::new(image.start, image.end))?;
+    for range in &boot.reserved {
+        free.reserve(PhysRange::new(range.start, range.end))?;
+    }
+    if free.total() == 0 {
+        return Err(BootError::NoRam);
+    }
+    let more = memory::extend_mapping(info, &boot.mapped, &mut free);
+    free.add(memory::as_free(&more))?;
+    Ok(FrameAllocator::new(free))
+}
