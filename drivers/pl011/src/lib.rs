@@ -11,7 +11,8 @@
 //!
 //! Weak spots: a UART whose firmware left the baud divisors at 0 is not fixed up (that needs the
 //! reference clock from the DTB's `clocks`); Arm's SBSA generic UART (a PL011 subset, e.g. Xen's
-//! `vpl011`) lacks UARTCR/UARTLCR_H, so a platform must not call `init` on one.
+//! `vpl011`, which emulates no other register) lacks UARTCR/UARTLCR_H, so a platform
+//! must not call `init` on one — the devicetree boot tells them apart by `arm,sbsa-uart`.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -8,7 +8,8 @@
 //!    [`HEADER_SIZE`] bytes, asks [`claimed_size`] how much to take, and only then makes the
 //!    slice.
 //! 2. [`read`] walks the tokens once and fills a [`Machine`]: RAM, reservations, the console
-//!    PL011, PSCI, the board and `bootargs`.
+//!    UART (PL011 or SBSA, its address translated through the buses' `ranges`), PSCI, the board
+//!    (QEMU `virt`, Raspberry Pi 4 / 3, a Xen guest) and `bootargs`.
 //!
 //! Every failure is an [`Error`]; its `Display` text is what the boot prints.
 //!
@@ -24,4 +25,4 @@ mod machine;
 pub use blob::{claimed_size, Blob, Name, Token, Tokens, HEADER_SIZE, MAX_DEPTH, MAX_SIZE};
 pub use discover::read;
 pub use error::{Error, Result};
-pub use machine::{Failure, Machine, PsciConduit, Ranges, MAX_RANGES};
+pub use machine::{Failure, Machine, PsciConduit, Ranges, UartKind, MAX_RANGES};

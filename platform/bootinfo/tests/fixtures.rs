@@ -5,7 +5,7 @@ mod common;
 
 use common::{discover, discover_partly, header, triples};
 use rivet_bootinfo::devicetree::{
-    claimed_size, Blob, Error, Failure, PsciConduit, Token, HEADER_SIZE,
+    claimed_size, Blob, Error, Failure, PsciConduit, Token, UartKind, HEADER_SIZE,
 };
 
 const QEMU_VIRT: &[u8] = include_bytes!("fixtures/qemu-virt.dtb");
@@ -21,8 +21,11 @@ const NO_MEMORY: &[u8] = include_bytes!("fixtures/no-memory.dtb");
 const NO_UART: &[u8] = include_bytes!("fixtures/no-uart.dtb");
 const BAD_PSCI: &[u8] = include_bytes!("fixtures/bad-psci.dtb");
 const ODD_REG: &[u8] = include_bytes!("fixtures/odd-reg.dtb");
+const RPI4: &[u8] = include_bytes!("fixtures/rpi4.dtb");
+const RPI3: &[u8] = include_bytes!("fixtures/rpi3.dtb");
+const XEN_DOMU: &[u8] = include_bytes!("fixtures/xen-domu.dtb");
 
-const ALL: [(&str, &[u8]); 13] = [
+const ALL: [(&str, &[u8]); 16] = [
     ("qemu-virt", QEMU_VIRT),
     ("qemu-virt-gicv3-el2", QEMU_VIRT_GICV3_EL2),
     ("qemu-virt-kernel-initrd", QEMU_VIRT_KERNEL_INITRD),
@@ -36,6 +39,9 @@ const ALL: [(&str, &[u8]); 13] = [
     ("no-uart", NO_UART),
     ("bad-psci", BAD_PSCI),
     ("odd-reg", ODD_REG),
+    ("rpi4", RPI4),
+    ("rpi3", RPI3),
+    ("xen-domu", XEN_DOMU),
 ];
 
 #[test]
@@ -255,14 +261,24 @@ fn one_address_cell_and_psci_0_1() {
 #[test]
 fn missing_memory() {
     let failure = discover(NO_MEMORY).unwrap_err();
-    assert_eq!(failure, Failure { error: Error::NoMemory, console: Some(0x0900_0000) });
+    assert_eq!(
+        failure,
+        Failure {
+            error: Error::NoMemory,
+            console: Some(0x0900_0000),
+            console_kind: UartKind::Pl011
+        }
+    );
     assert_eq!(failure.error.to_string(), "devicetree: no /memory node with usable RAM");
 }
 
 #[test]
 fn missing_uart() {
     let failure = discover(NO_UART).unwrap_err();
-    assert_eq!(failure, Failure { error: Error::NoConsole, console: None });
+    assert_eq!(
+        failure,
+        Failure { error: Error::NoConsole, console: None, console_kind: UartKind::Pl011 }
+    );
     assert_eq!(
         failure.error.to_string(),
         "devicetree: no console (no arm,pl011 UART in /chosen/stdout-path or elsewhere)"
@@ -282,6 +298,7 @@ fn bad_psci_method() {
                 problem: "neither \"hvc\" nor \"smc\""
             },
             console: Some(0x0900_0000),
+            console_kind: UartKind::Pl011,
         }
     );
     assert_eq!(machine.psci, None);
@@ -304,6 +321,53 @@ fn odd_reg_length() {
             },
             // The memory node comes before the PL011.
             console: None,
+            console_kind: UartKind::Pl011,
         }
     );
+}
+
+/// A Pi 4 as QEMU's `raspi4b` boots it: the UART's bus address 0x7e20_1000 is translated through
+/// `/soc`'s `ranges` to 0xfe20_1000; `stdout-path` names `serial1`, the mini-UART (no driver),
+/// so the console is `serial0`, the PL011 QEMU connects to `-serial`. No PSCI: spin tables.
+#[test]
+fn raspberry_pi_4() {
+    let machine = discover(RPI4).unwrap();
+    assert_eq!(machine.platform, "rpi4");
+    assert_eq!(machine.console, 0xfe20_1000);
+    assert_eq!(machine.console_kind, UartKind::Pl011);
+    assert_eq!(machine.watchdog, Some(0xfe10_0000));
+    assert_eq!(triples(&machine.ram), [(0, 0x3c00_0000, false)]);
+    assert_eq!(machine.psci, None);
+    assert_eq!(machine.bootargs, "hello a b");
+}
+
+/// A Pi 3 as QEMU's `raspi3b` boots it: one address cell at the root, `/soc` maps 0x7e00_0000 to
+/// 0x3f00_0000, and the firmware's spin table page is a /memreserve/.
+#[test]
+fn raspberry_pi_3() {
+    let machine = discover(RPI3).unwrap();
+    assert_eq!(machine.platform, "rpi3");
+    assert_eq!(machine.console, 0x3f20_1000);
+    assert_eq!(machine.console_kind, UartKind::Pl011);
+    assert_eq!(machine.watchdog, Some(0x3f10_0000));
+    assert_eq!(triples(&machine.ram), [(0, 0x3c00_0000, false)]);
+    assert_eq!(triples(&machine.reserved), [(0, 0x1000, false)]);
+    assert_eq!(machine.psci, None);
+    assert_eq!(machine.bootargs, "hello a b");
+}
+
+/// A Xen 4.17 dom0less domU: found as Xen by `/hypervisor`, its console the vpl011, an SBSA
+/// UART, PSCI through `hvc`.
+#[test]
+fn xen_dom0less_domu() {
+    let machine = discover(XEN_DOMU).unwrap();
+    assert_eq!(machine.platform, "xen");
+    assert_eq!(machine.console, 0x2200_0000);
+    assert_eq!(machine.console_kind, UartKind::Sbsa);
+    assert_eq!(machine.watchdog, None);
+    assert_eq!(triples(&machine.ram), [(0x4000_0000, 0x4800_0000, false)]);
+    // Xen writes an empty initrd (start = end = 0): an empty reservation, which takes nothing.
+    assert_eq!(triples(&machine.reserved), [(0, 0, false)]);
+    assert_eq!(machine.psci, Some(PsciConduit::Hvc));
+    assert_eq!(machine.bootargs, "rivet fixture -- a b");
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use rivet_bootinfo::devicetree::{claimed_size, Blob, Error, Failure, Token, MAX_DEPTH, MAX_SIZE};
+use rivet_bootinfo::devicetree::{
+    claimed_size, Blob, Error, Failure, Token, UartKind, MAX_DEPTH, MAX_SIZE,
+};
 
 /// The error `Blob::parse` gives.
 fn parse_error(bytes: &[u8]) -> Error<'_> {
@@ -413,7 +415,11 @@ fn too_deep_nesting() {
     assert_eq!(walk_error(&bytes), structure(last, "nodes nested too deep"));
     assert_eq!(
         discover(&bytes).unwrap_err(),
-        Failure { error: structure(last, "nodes nested too deep"), console: Some(0x0900_0000) }
+        Failure {
+            error: structure(last, "nodes nested too deep"),
+            console: Some(0x0900_0000),
+            console_kind: UartKind::Pl011
+        }
     );
 }
 

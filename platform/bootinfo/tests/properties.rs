@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rivet_bootinfo::devicetree::{read, Blob, Error, Failure, Machine, PsciConduit};
+use rivet_bootinfo::devicetree::{read, Blob, Error, Failure, Machine, PsciConduit, UartKind};
 
 /// The error discovery gives for `bytes`, whatever console it found.
 fn discover_error(bytes: &[u8]) -> Error<'_> {
@@ -125,7 +125,11 @@ fn bootargs_not_utf8() {
     });
     assert_eq!(
         discover(&bytes).unwrap_err(),
-        Failure { error: property("chosen", "bootargs", "not UTF-8"), console: Some(0x0900_0000) }
+        Failure {
+            error: property("chosen", "bootargs", "not UTF-8"),
+            console: Some(0x0900_0000),
+            console_kind: UartKind::Pl011
+        }
     );
     // Without its NUL, bootargs are taken as they are.
     let bytes = with_body(|fdt| {

@@ -1,5 +1,5 @@
-//! Booting from an arm64 `Image` handed a devicetree: QEMU `virt` today; the Pi and Xen on arm
-//! will be recognised from the same DTB.
+//! Booting from an arm64 `Image` handed a devicetree: QEMU `virt`, the Raspberry Pi 4 and 3
+//! (QEMU `raspi4b` / `raspi3b`), and Xen on arm64 (a dom0less domU), each recognised from the DTB.
 //!
 //! The entry code (`rivet_arch::boot`) calls [`rivet_devicetree_entry`] at EL1 with the MMU off,
 //! the image relocated and .bss zeroed. From there:
@@ -23,14 +23,15 @@
 mod claim;
 mod error;
 mod memory;
+mod watchdog;
 
 use crate::runtime::{start, Handoff};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use error::BootError;
 use rivet_arch::psci::Conduit;
 use rivet_arch::semihosting::SemihostingConsole;
-use rivet_bootinfo::devicetree::{self, Blob, Machine, PsciConduit};
+use rivet_bootinfo::devicetree::{self, Blob, Machine, PsciConduit, UartKind};
 use rivet_core::console::{Console, LineWriter};
 use rivet_core::memory::PhysRange;
 use rivet_pl011::Pl011;
@@ -42,6 +43,10 @@ static UART: Once<Pl011> = Once::new();
 /// The PSCI conduit for powering off: 0 none, 1 `hvc`, 2 `smc`. A plain store sets it, so it is
 /// usable before the MMU is on.
 static PSCI: AtomicU8 = AtomicU8::new(0);
+
+/// A Raspberry Pi's power-management block (0: none), for powering off where there is no PSCI.
+/// Set by a plain store, before the MMU is on.
+static WATCHDOG: AtomicU64 = AtomicU64::new(0);
 
 /// The platform's entry point, called once by the arch entry code with the MMU off.
 ///
@@ -71,11 +76,12 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         Some(PsciConduit::Smc) => 2,
     };
     PSCI.store(conduit, Ordering::Relaxed);
+    WATCHDOG.store(machine.watchdog.unwrap_or(0), Ordering::Relaxed);
     // A failure still names the UART if one was found, so the error can be shown there.
-    let uart_base = match &read {
-        Ok(()) => machine.console,
+    let (uart_base, uart_kind) = match &read {
+        Ok(()) => (machine.console, machine.console_kind),
         Err(failure) => match failure.console {
-            Some(base) => base,
+            Some(base) => (base, failure.console_kind),
             None => fail(None, failure.error.into()),
         },
     };
@@ -86,13 +92,19 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         Ok(uart) => uart,
         Err(e) => fail(None, BootError::Console(e)),
     };
-    uart.init();
+    // An SBSA UART (Xen's vpl011) has no control registers to set up: leave them alone.
+    if uart_kind == UartKind::Pl011 {
+        uart.init();
+    }
     if let Err(failure) = read {
         fail(Some(&uart), failure.error.into());
     }
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
+    let watchdog_page = PhysRange::from_start_len(machine.watchdog.unwrap_or(0), 0x1000);
+    let pages = [uart_page, watchdog_page];
+    let devices = if machine.watchdog.is_some() { &pages[..] } else { &pages[..1] };
     let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
-    let memory = match memory::build(&machine, dtb_range, &[uart_page]) {
+    let memory = match memory::build(&machine, dtb_range, devices) {
         Ok(memory) => memory,
         Err(e) => fail(Some(&uart), e),
     };
@@ -136,7 +148,8 @@ fn fail(uart: Option<&Pl011>, error: BootError) -> ! {
 }
 
 /// Ends the run with `code`: semihosting where a host listens (QEMU, a debugger), else PSCI
-/// SYSTEM_OFF (which carries no code), else the core halts. The platform's exit handler.
+/// SYSTEM_OFF, else a Pi's watchdog (neither carries the code), else the core halts. The
+/// platform's exit handler.
 fn power_off(code: i32) -> ! {
     if let Some(uart) = UART.get() {
         uart.flush();
@@ -150,6 +163,13 @@ fn power_off(code: i32) -> ! {
     if let Some(conduit) = conduit {
         // Returns only if the firmware refuses; halting is all that is left then.
         let _ = rivet_arch::psci::system_off(conduit);
+    }
+    let watchdog = WATCHDOG.load(Ordering::Relaxed);
+    if watchdog != 0 {
+        // SAFETY: the address is the DTB's `brcm,bcm2835-pm-wdt` block, translated to the CPU's
+        // view; its page is mapped as Device memory before the MMU comes on (and reachable as
+        // it is before), and nothing else in the kernel drives it (obligation 1).
+        unsafe { watchdog::power_off(watchdog) };
     }
     rivet_arch::cpu::halt_forever()
 }

@@ -5,22 +5,42 @@
 //! decoded defensively (cell counts, lengths, overflow) and a bad one is reported with the node
 //! and property it came from. Nothing is allocated: the lists have fixed capacities.
 //!
-//! Weak spots: `reg` addresses are taken as CPU physical addresses without translating them
-//! through parent buses' `ranges` (true on QEMU `virt`, whose devices sit under the root; the Pi,
-//! whose UART sits under `/soc`, will need the translation). Dynamically placed reserved memory
-//! (`size` + `alloc-ranges`, no `reg`) is not honoured.
+//! A UART's `reg` is translated to a CPU physical address through every parent bus's `ranges`
+//! (§2.3.8): a Pi's UARTs sit under `/soc`, whose bus addresses (0x7e20_1000) are not the CPU's
+//! (0xfe20_1000 on a Pi 4). RAM and reservations sit under the root and need none.
+//!
+//! Weak spots: only UARTs are translated (nothing else the boot reads sits under a bus); a UART
+//! a bus does not map (no `ranges`, or no entry covering it) is skipped, not reported, as Linux
+//! skips it. Dynamically placed reserved memory (`size` + `alloc-ranges`, no `reg`) is not
+//! honoured.
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
-use super::machine::{Failure, Machine, PsciConduit, UNKNOWN_BOARD};
+use super::machine::{Failure, Machine, PsciConduit, UartKind, UNKNOWN_BOARD};
 use rivet_core::memory::PhysRange;
 
-/// Boards recognised from the root node's `compatible`, first match wins. Add a row per board
-/// (`raspberrypi,4-model-b` → `rpi4`); a Xen guest will be recognised by `/hypervisor` instead.
-const BOARDS: &[(&[u8], &str)] = &[(b"linux,dummy-virt", "virt")];
+/// Boards recognised from the root node's `compatible`, first match wins. Add a row per board.
+/// A Xen guest is recognised by `/hypervisor` instead (see [`XEN`]), whatever the root says.
+const BOARDS: &[(&[u8], &str)] = &[
+    (b"linux,dummy-virt", "virt"),
+    (b"raspberrypi,4-model-b", "rpi4"),
+    (b"raspberrypi,3-model-b", "rpi3"),
+    (b"raspberrypi,3-model-b-plus", "rpi3"),
+];
 
-/// Most PL011 nodes considered for the console.
-const MAX_UARTS: usize = 4;
+/// The platform name when `/hypervisor` is compatible with `xen,xen` (a Xen guest, dom0 or domU).
+const XEN: &str = "xen";
+
+/// UART compatibles the console can use: the PL011, and Arm's SBSA generic UART (a PL011 subset
+/// without the line and control registers; Xen's `vpl011` is one).
+const UARTS: &[(&[u8], UartKind)] =
+    &[(b"arm,pl011", UartKind::Pl011), (b"arm,sbsa-uart", UartKind::Sbsa)];
+
+/// The Raspberry Pi's power-management block, whose watchdog resets or powers the board off.
+const BCM2835_PM: &[u8] = b"brcm,bcm2835-pm-wdt";
+
+/// Most UART nodes considered for the console (a Pi 4 has five PL011s).
+const MAX_UARTS: usize = 8;
 /// Most `/aliases` entries kept (for resolving `stdout-path`).
 const MAX_ALIASES: usize = 16;
 
@@ -34,6 +54,19 @@ struct Cells {
 /// The defaults when a node declares none (§2.3.5).
 const DEFAULT_CELLS: Cells = Cells { address: 2, size: 1 };
 
+/// An open node, as its descendants see it: a bus whose cells and `ranges` their `reg` uses.
+#[derive(Clone, Copy)]
+struct Bus<'a> {
+    kind: Kind,
+    cells: Cells,
+    /// `ranges`: `None` when absent (the children are not CPU-addressable), empty for identity.
+    ranges: Option<&'a [u8]>,
+}
+
+impl Bus<'_> {
+    const OTHER: Self = Bus { kind: Kind::Other, cells: DEFAULT_CELLS, ranges: None };
+}
+
 /// The nodes the boot cares about.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -44,6 +77,7 @@ enum Kind {
     Aliases,
     ReservedMemory,
     Reserved,
+    Hypervisor,
     Other,
 }
 
@@ -63,11 +97,12 @@ enum Property {
     StdoutPath,
     InitrdStart,
     InitrdEnd,
+    Ranges,
 }
 
 impl Property {
     /// Every property, indexed by its `u8` value.
-    const ALL: [Property; 12] = [
+    const ALL: [Property; 13] = [
         Property::Other,
         Property::AddressCells,
         Property::SizeCells,
@@ -80,6 +115,7 @@ impl Property {
         Property::StdoutPath,
         Property::InitrdStart,
         Property::InitrdEnd,
+        Property::Ranges,
     ];
 
     /// Which property the NUL-terminated name at the start of `name` (the strings block from
@@ -93,6 +129,7 @@ impl Property {
             Some(b'#') if is(b"#size-cells\0") => Property::SizeCells,
             Some(b'c') if is(b"compatible\0") => Property::Compatible,
             Some(b'r') if is(b"reg\0") => Property::Reg,
+            Some(b'r') if is(b"ranges\0") => Property::Ranges,
             Some(b's') if is(b"status\0") => Property::Status,
             Some(b's') if is(b"stdout-path\0") => Property::StdoutPath,
             Some(b'm') if is(b"method\0") => Property::Method,
@@ -116,12 +153,15 @@ struct Node<'a> {
     name: &'a [u8],
     /// Offset of the node's `FDT_BEGIN_NODE` token.
     offset: usize,
+    /// Its depth (the root is 1).
+    depth: usize,
     /// The parent's cells, which this node's `reg` uses.
     parent_cells: Cells,
     /// This node's cells, for its children.
     cells: Cells,
     compatible: &'a [u8],
     reg: Option<&'a [u8]>,
+    ranges: Option<&'a [u8]>,
     status: Option<&'a [u8]>,
     method: Option<&'a [u8]>,
     no_map: bool,
@@ -132,20 +172,24 @@ impl Node<'_> {
         kind: Kind::Other,
         name: &[],
         offset: 0,
+        depth: 0,
         parent_cells: DEFAULT_CELLS,
         cells: DEFAULT_CELLS,
         compatible: &[],
         reg: None,
+        ranges: None,
         status: None,
         method: None,
         no_map: false,
     };
 }
 
-/// A PL011 found in the tree.
+/// A UART found in the tree.
 #[derive(Clone, Copy)]
 struct Uart {
+    /// CPU physical address of its registers (translated through the buses' `ranges`).
     base: u64,
+    kind: UartKind,
     /// Offset of its `FDT_BEGIN_NODE` token, to match it against `stdout-path`.
     offset: usize,
 }
@@ -165,9 +209,9 @@ struct Walk<'a, 'm> {
 /// Reads the machine description out of `blob` in one pass, into `machine` (which should be
 /// [`Machine::new`]).
 ///
-/// On success every field of `machine` is set: RAM is not empty and `console` is a PL011's
+/// On success every field of `machine` is set: RAM is not empty and `console` is a UART's
 /// base. On failure `machine` holds what was read before the problem (notably
-/// [`Machine::psci`]), and the [`Failure`] names the first PL011 found, if any, so the platform
+/// [`Machine::psci`]), and the [`Failure`] names the first UART found, if any, so the platform
 /// can still report the error on it and power off.
 pub fn read<'a>(
     blob: &Blob<'a>,
@@ -184,7 +228,11 @@ pub fn read<'a>(
     };
     match walk.run(blob) {
         Ok(()) => walk.finish(blob),
-        Err(error) => Err(Failure { error, console: walk.uarts[0].map(|u| u.base) }),
+        Err(error) => Err(Failure {
+            error,
+            console: walk.uarts[0].map(|u| u.base),
+            console_kind: walk.uarts[0].map_or(UartKind::Pl011, |u| u.kind),
+        }),
     }
 }
 
@@ -223,8 +271,8 @@ impl<'a> Walk<'a, '_> {
     fn run(&mut self, blob: &Blob<'a>) -> Result<'a> {
         blob.reservations(|range| self.machine.reserved.push(range, false, "/memreserve/"))?;
         let mut tokens = blob.tokens();
-        // Per depth: the kind of each open node and the cells it declares for its children.
-        let mut open = [(Kind::Other, DEFAULT_CELLS); MAX_DEPTH + 1];
+        // Per depth (the root is 1): each open node as its children see it.
+        let mut open = [Bus::OTHER; MAX_DEPTH + 1];
         // The node whose properties are being read; `pending` until its first child or its end.
         let mut node = Node::EMPTY;
         let mut pending = false;
@@ -233,16 +281,17 @@ impl<'a> Walk<'a, '_> {
                 Token::Begin { name } => {
                     let depth = tokens.depth();
                     if pending {
-                        open[depth - 1] = (node.kind, node.cells);
-                        self.node_done(&node)?;
+                        open[depth - 1] =
+                            Bus { kind: node.kind, cells: node.cells, ranges: node.ranges };
+                        self.node_done(&node, &open)?;
                     }
-                    let (parent_kind, parent_cells) =
-                        if depth == 1 { (Kind::Other, DEFAULT_CELLS) } else { open[depth - 1] };
+                    let parent = if depth == 1 { Bus::OTHER } else { open[depth - 1] };
                     node = Node {
-                        kind: classify(depth, parent_kind, name),
+                        kind: classify(depth, parent.kind, name),
                         name,
                         offset: tokens.offset(),
-                        parent_cells,
+                        depth,
+                        parent_cells: parent.cells,
                         ..Node::EMPTY
                     };
                     pending = true;
@@ -259,7 +308,7 @@ impl<'a> Walk<'a, '_> {
                 }
                 Token::End => {
                     if pending {
-                        self.node_done(&node)?;
+                        self.node_done(&node, &open)?;
                         pending = false;
                     }
                 }
@@ -305,6 +354,7 @@ impl<'a> Walk<'a, '_> {
             Property::SizeCells => node.cells.size = one_cell("#size-cells")?,
             Property::Compatible => node.compatible = value,
             Property::Reg => node.reg = Some(value),
+            Property::Ranges => node.ranges = Some(value),
             Property::Status => node.status = Some(value),
             Property::Method => node.method = Some(value),
             Property::NoMap => node.no_map = true,
@@ -329,8 +379,8 @@ impl<'a> Walk<'a, '_> {
         Ok(())
     }
 
-    /// Acts on a node whose properties are all read.
-    fn node_done(&mut self, node: &Node<'a>) -> Result<'a> {
+    /// Acts on a node whose properties are all read; `open[1..node.depth]` are its ancestors.
+    fn node_done(&mut self, node: &Node<'a>, open: &[Bus<'a>]) -> Result<'a> {
         match node.kind {
             Kind::Root => {
                 let board = BOARDS.iter().find(|(c, _)| list_contains(node.compatible, c));
@@ -346,6 +396,10 @@ impl<'a> Walk<'a, '_> {
                     self.machine.reserved.push(range?, node.no_map, printable(node.name))?;
                 }
             }
+            Kind::Hypervisor if list_contains(node.compatible, b"xen,xen") => {
+                // The root (whose `compatible` named a board) was done before its children.
+                self.machine.platform = XEN;
+            }
             Kind::Psci
                 if list_contains(node.compatible, b"arm,psci-0.2")
                     || list_contains(node.compatible, b"arm,psci-1.0") =>
@@ -359,30 +413,49 @@ impl<'a> Walk<'a, '_> {
                             node: printable(node.name),
                             property: "method",
                             problem: "neither \"hvc\" nor \"smc\"",
-                        })
+                        });
                     }
                 };
             }
             _ => {}
         }
         let enabled = matches!(node.status.map(text), None | Some(b"okay") | Some(b"ok"));
-        if enabled && list_contains(node.compatible, b"arm,pl011") {
+        let uart = UARTS.iter().find(|(c, _)| list_contains(node.compatible, c));
+        if let (true, Some(&(_, kind))) = (enabled, uart) {
             let first = reg(node)?.next().ok_or(Error::BadProperty {
                 node: printable(node.name),
                 property: "reg",
                 problem: "empty",
             })??;
-            if let Some(slot) = self.uarts.iter_mut().find(|u| u.is_none()) {
-                *slot = Some(Uart { base: first.start, offset: node.offset });
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            // A UART no bus maps into the CPU's address space cannot be the console: skipped.
+            if let Some(base) = translate(first, ancestors, printable(node.name))? {
+                if let Some(slot) = self.uarts.iter_mut().find(|u| u.is_none()) {
+                    *slot = Some(Uart { base, kind, offset: node.offset });
+                }
             }
+        }
+        if enabled && self.machine.watchdog.is_none() && list_contains(node.compatible, BCM2835_PM)
+        {
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
+                node: printable(node.name),
+                property: "reg",
+                problem: "empty",
+            })??;
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            self.machine.watchdog = translate(first, ancestors, printable(node.name))?;
         }
         Ok(())
     }
 
     /// Checks what only the whole tree can tell, and picks the console.
     fn finish(&mut self, blob: &Blob<'a>) -> core::result::Result<(), Failure<'a>> {
-        let fallback = self.uarts[0].map(|u| u.base);
-        let fail = |error| Failure { error, console: fallback };
+        let fallback = self.uarts[0];
+        let fail = |error| Failure {
+            error,
+            console: fallback.map(|u| u.base),
+            console_kind: fallback.map_or(UartKind::Pl011, |u| u.kind),
+        };
         match self.initrd {
             (None, None) => {}
             (Some(start), Some(end)) => match (cells_value(start), cells_value(end)) {
@@ -396,7 +469,7 @@ impl<'a> Walk<'a, '_> {
                         node: "chosen",
                         property: "linux,initrd-start",
                         problem: "initrd bounds are not 1 or 2 cells, or inverted",
-                    }))
+                    }));
                 }
             },
             _ => {
@@ -404,38 +477,86 @@ impl<'a> Walk<'a, '_> {
                     node: "chosen",
                     property: "linux,initrd-start",
                     problem: "only one of linux,initrd-start and linux,initrd-end",
-                }))
+                }));
             }
         }
         if self.machine.ram.is_empty() {
             return Err(fail(Error::NoMemory));
         }
-        self.machine.console = self.console(blob).ok_or(fail(Error::NoConsole))?;
+        let console = self.console(blob).ok_or(fail(Error::NoConsole))?;
+        self.machine.console = console.base;
+        self.machine.console_kind = console.kind;
         Ok(())
     }
 
-    /// The PL011 `/chosen/stdout-path` names (directly or through `/aliases`), else the first.
-    fn console(&self, blob: &Blob<'a>) -> Option<u64> {
+    /// The console: the UART `/chosen/stdout-path` names (directly or through `/aliases`), else
+    /// the one alias `serial0` names, else the first. A Pi's stdout-path names `serial1`, its
+    /// mini-UART, which has no driver here: `serial0` is then its PL011 (the one QEMU connects).
+    fn console(&self, blob: &Blob<'a>) -> Option<Uart> {
         let mut uarts = self.uarts.iter().flatten();
-        let first = uarts.next()?;
+        let first = *uarts.next()?;
         if uarts.next().is_none() {
             // One candidate: whatever stdout-path says, it is the console (a stdout-path naming
             // a UART without a driver falls back to a PL011 anyway).
-            return Some(first.base);
+            return Some(first);
         }
-        let chosen = self.stdout_path.and_then(|path| {
-            // `/pl011@9000000:115200n8` or `serial0:115200n8`: options follow a colon.
-            let path = path.split(|&b| b == b':').next().unwrap_or(path);
+        // `/pl011@9000000:115200n8` or `serial0:115200n8`: options follow a colon.
+        let stdout = self.stdout_path.map(|path| path.split(|&b| b == b':').next().unwrap_or(path));
+        let named = |path: &[u8]| {
             let path = if path.starts_with(b"/") {
                 path
             } else {
                 self.aliases[..self.alias_count].iter().find(|(name, _)| *name == path)?.1
             };
             let offset = find_path(blob, path)?;
-            self.uarts.iter().flatten().find(|u| u.offset == offset)
-        });
-        Some(chosen.unwrap_or(first).base)
+            self.uarts.iter().flatten().find(|u| u.offset == offset).copied()
+        };
+        stdout.and_then(named).or_else(|| named(b"serial0")).or(Some(first))
     }
+}
+
+/// The CPU physical address of a device whose first `reg` entry is `range`, through the `ranges`
+/// of each bus in `ancestors` (root first, the device's parent last); `None` if a bus does not
+/// map it. `node` names the device in errors.
+fn translate<'a>(
+    range: PhysRange,
+    ancestors: &[Bus<'a>],
+    node: &'a str,
+) -> Result<'a, Option<u64>> {
+    let bad = |problem| Error::BadProperty { node, property: "ranges", problem };
+    let (mut address, len) = (range.start, range.len());
+    // Each bus but the root maps its children's addresses into its own parent's.
+    for pair in ancestors.windows(2).rev() {
+        let (outer, bus) = (pair[0], pair[1]);
+        let ranges = match bus.ranges {
+            None => return Ok(None),
+            Some([]) => continue, // `ranges;`: the same addresses on both sides
+            Some(ranges) => ranges,
+        };
+        let cells = [bus.cells.address, outer.cells.address, bus.cells.size];
+        if cells.iter().any(|c| !(1..=2).contains(c)) {
+            return Err(bad("a bus's #address-cells or #size-cells is not 1 or 2"));
+        }
+        let [child_len, parent_len, size_len] = cells.map(|c| c as usize * 4);
+        let entry = child_len + parent_len + size_len;
+        if ranges.len() % entry != 0 {
+            return Err(bad("a bus's ranges is not a whole number of entries"));
+        }
+        let mapped = ranges.chunks_exact(entry).find_map(|chunk| {
+            let child = cells_value(&chunk[..child_len])?;
+            let parent = cells_value(&chunk[child_len..child_len + parent_len])?;
+            let size = cells_value(&chunk[child_len + parent_len..])?;
+            // The device's whole register range lies in this window.
+            let offset = address.checked_sub(child)?;
+            (offset.checked_add(len)? <= size).then_some(parent.checked_add(offset))
+        });
+        address = match mapped {
+            None => return Ok(None),
+            Some(None) => return Err(bad("the translated address wraps around")),
+            Some(Some(address)) => address,
+        };
+    }
+    Ok(Some(address))
 }
 
 /// The offset of the `FDT_BEGIN_NODE` of the node at `path` (components may leave out their
@@ -494,6 +615,7 @@ fn classify(depth: usize, parent: Kind, name: &[u8]) -> Kind {
             Some(b'p') if is(b"psci") => Kind::Psci,
             Some(b'a') if is(b"aliases") => Kind::Aliases,
             Some(b'r') if is(b"reserved-memory") => Kind::ReservedMemory,
+            Some(b'h') if is(b"hypervisor") => Kind::Hypervisor,
             _ => Kind::Other,
         },
         3 if parent == Kind::ReservedMemory => Kind::Reserved,

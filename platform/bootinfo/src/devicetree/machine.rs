@@ -21,6 +21,17 @@ pub enum PsciConduit {
     Smc,
 }
 
+/// The register interface of the console UART.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum UartKind {
+    /// An Arm PL011 (`arm,pl011`): QEMU `virt`, the Raspberry Pi's UART0.
+    #[default]
+    Pl011,
+    /// An Arm SBSA generic UART (`arm,sbsa-uart`): the PL011's data and flag registers only, no
+    /// line or control registers to program (Xen's `vpl011`, which does not emulate them).
+    Sbsa,
+}
+
 /// A fixed-capacity list of physical ranges, each with a flag (`no-map` for reservations).
 #[derive(Clone, Debug)]
 pub struct Ranges {
@@ -73,7 +84,9 @@ impl Default for Ranges {
 #[derive(Clone, Debug)]
 pub struct Machine<'a> {
     /// The platform name `rivet::env::platform()` reports: `"virt"` for QEMU's board (root
-    /// `compatible` `linux,dummy-virt`), `"devicetree"` for any other.
+    /// `compatible` `linux,dummy-virt`), `"rpi4"` / `"rpi3"` for a Raspberry Pi 4 / 3,
+    /// `"xen"` for a Xen guest (`/hypervisor` compatible with `xen,xen`), `"devicetree"` for
+    /// any other.
     pub platform: &'static str,
     /// How to reach PSCI, if the machine has PSCI 0.2 or later (for SYSTEM_OFF). Set as soon as
     /// the walk has passed `/psci`, so it may be known even when [`read`](super::read) fails
@@ -81,8 +94,13 @@ pub struct Machine<'a> {
     pub psci: Option<PsciConduit>,
     /// `/chosen/bootargs` without its NUL, or "".
     pub bootargs: &'a str,
-    /// MMIO base of the console PL011.
+    /// CPU physical address of the console UART's registers.
     pub console: u64,
+    /// Which register interface the console UART has.
+    pub console_kind: UartKind,
+    /// CPU physical address of a Raspberry Pi's power-management block (`brcm,bcm2835-pm-wdt`),
+    /// whose watchdog powers the board off where there is no PSCI.
+    pub watchdog: Option<u64>,
     /// RAM, from every `/memory*` node.
     pub ram: Ranges,
     /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
@@ -97,6 +115,8 @@ impl Machine<'_> {
             psci: None,
             bootargs: "",
             console: 0,
+            console_kind: UartKind::Pl011,
+            watchdog: None,
             ram: Ranges::new(),
             reserved: Ranges::new(),
         }
@@ -115,6 +135,8 @@ impl Default for Machine<'_> {
 pub struct Failure<'a> {
     /// What was wrong.
     pub error: Error<'a>,
-    /// MMIO base of a PL011 found before the error, if any.
+    /// CPU physical address of a UART found before the error, if any.
     pub console: Option<u64>,
+    /// Which register interface that UART has ([`UartKind::Pl011`] when there is none).
+    pub console_kind: UartKind,
 }

@@ -2,7 +2,7 @@
 //! helpers that run the whole discovery.
 #![allow(dead_code)] // Each test file uses its own subset.
 
-use rivet_bootinfo::devicetree::{read, Blob, Failure, Machine, Ranges};
+use rivet_bootinfo::devicetree::{read, Blob, Failure, Machine, Ranges, UartKind};
 
 /// `FDT_BEGIN_NODE` … `FDT_END`, as the spec numbers them (§5.4.1).
 pub const BEGIN_NODE: u32 = 1;
@@ -227,7 +227,11 @@ pub fn with_body(body: impl FnOnce(&mut Fdt)) -> Vec<u8> {
 /// Parses `bytes` and reads the machine out of it, as the boot does. A header error comes back
 /// as a [`Failure`] without a console.
 pub fn discover(bytes: &[u8]) -> Result<Machine<'_>, Failure<'_>> {
-    let blob = Blob::parse(bytes).map_err(|error| Failure { error, console: None })?;
+    let blob = Blob::parse(bytes).map_err(|error| Failure {
+        error,
+        console: None,
+        console_kind: UartKind::Pl011,
+    })?;
     let mut machine = Machine::new();
     read(&blob, &mut machine)?;
     Ok(machine)
@@ -238,7 +242,7 @@ pub fn discover_partly(bytes: &[u8]) -> (Machine<'_>, Result<(), Failure<'_>>) {
     let mut machine = Machine::new();
     let result = match Blob::parse(bytes) {
         Ok(blob) => read(&blob, &mut machine),
-        Err(error) => Err(Failure { error, console: None }),
+        Err(error) => Err(Failure { error, console: None, console_kind: UartKind::Pl011 }),
     };
     (machine, result)
 }
