@@ -8,6 +8,12 @@
 #   - the Rust bare-metal targets x86_64-unknown-none / aarch64-unknown-none and llvm-tools
 #     (objcopy for the aarch64 flat Image) for the toolchain rust-toolchain.toml names.
 #   - busybox-static, cpio, xz-utils: the Linux VM baseline `cargo xtask bench` measures against.
+#   - device-tree-compiler (dtc): per-run device trees (Xen arm64 dom0less), and the arm64 foreign
+#     architecture in dpkg (root), so `apt-get download PKG:arm64` works. Machine assets (Xen,
+#     AAVMF firmware, Pi DTBs) need no root: xtask fetches them into target/assets/ on first use.
+#   - mtools (FAT images without root: `cargo xtask sdcard` / `disk`), and the bookworm
+#     non-free-firmware component (its own sources file) for the Pi boot firmware, raspi-firmware,
+#     which `cargo xtask sdcard` fetches with apt-get download.
 set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -51,16 +57,40 @@ if [ "$(qemu_major qemu-system-x86_64)" -lt 10 ] || [ "$(qemu_major qemu-system-
     fi
 fi
 
-# --- Small host tools: the Linux baseline initramfs ---------------------------------------------
+# --- Small host tools (baseline initramfs, dtc, mtools) and apt sources -------------------------
 need_pkgs=()
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkgs+=(xz-utils)
+command -v dtc >/dev/null 2>&1 || need_pkgs+=(device-tree-compiler)
+command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
+nonfree=/etc/apt/sources.list.d/non-free-firmware.sources
+if [ -r /etc/os-release ] && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release && [ ! -f "$nonfree" ]; then
+    log "adding bookworm non-free-firmware (raspi-firmware for cargo xtask sdcard)"
+    $SUDO tee "$nonfree" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt_updated=0
+    lists_changed=1
+fi
+# arm64 packages (Xen, Pi DTBs, the arm64 Linux baseline) are fetched with apt-get download.
+if [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "dpkg --add-architecture arm64"
+    $SUDO dpkg --add-architecture arm64
+    apt_updated=0
+    lists_changed=1
+fi
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     apt_update
     log "installing ${need_pkgs[*]}"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+# New sources or architectures: refresh the lists once (if the install above has not).
+if [ "${lists_changed:-0}" = 1 ]; then apt_update; fi
 
 # --- Rust ----------------------------------------------------------------------------------------
 if ! command -v rustup >/dev/null 2>&1; then

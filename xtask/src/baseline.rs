@@ -2,17 +2,17 @@
 //! initramfs whose `/init` prints a marker line and powers off.
 //!
 //! Fetched once into `target/baseline/DEB_ARCH/` and reused. The kernel package is resolved at run
-//! time (`apt-cache depends linux-image-ARCH` names `linux-image-6.1.0-NN-ARCH`) and fetched with
-//! `apt-get download`; a foreign architecture is added with `dpkg --add-architecture` (needs root,
-//! as `ci/setup.sh` does). For `kernel = "vmlinux"` the uncompressed ELF is cut out of `vmlinuz`'s
-//! xz stream, so QEMU boots it through its PVH note without decompressing in the guest (≈ 3.6 s
-//! saved under TCG). The initramfs is written here (cpio `newc`), uncompressed, so that building
+//! time (`apt-cache depends linux-image-ARCH` names `linux-image-6.1.0-NN-ARCH`) and fetched by
+//! the shared Debian code (`debian.rs`, also used by machine assets). For `kernel = "vmlinux"`
+//! the uncompressed ELF is cut out of `vmlinuz`'s xz stream, so QEMU boots it through its PVH
+//! note without decompressing in the guest (≈ 3.6 s saved under TCG). The initramfs is written here (cpio `newc`), uncompressed, so that building
 //! it needs neither root (for `/dev/console`) nor `cpio`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::debian;
 use crate::machine::LinuxBaseline;
 use crate::workspace::Workspace;
 use crate::Error;
@@ -40,98 +40,9 @@ impl Baseline {
     }
 }
 
-fn run(command: &mut Command) -> Result<String, Error> {
-    let shown = crate::suite::describe(command);
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Tool(format!("cannot run {shown}: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::Tool(format!(
-            "{shown} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// The `linux-image-6.1.0-NN-ARCH` package `apt-cache depends` output names.
 pub fn kernel_package(depends: &str) -> Option<String> {
-    depends.lines().find_map(|line| {
-        let name = line.trim().strip_prefix("Depends:")?.trim();
-        let name = name.split(':').next()?.trim();
-        name.starts_with("linux-image-").then(|| name.to_owned())
-    })
-}
-
-/// Makes sure dpkg/apt know `deb_arch` (adds a foreign architecture and updates the lists).
-fn ensure_architecture(deb_arch: &str) -> Result<(), Error> {
-    let native = run(Command::new("dpkg").arg("--print-architecture"))?;
-    if native.trim() == deb_arch {
-        return Ok(());
-    }
-    let foreign = run(Command::new("dpkg").arg("--print-foreign-architectures"))?;
-    if !foreign.lines().any(|a| a.trim() == deb_arch) {
-        eprintln!("[bench] dpkg --add-architecture {deb_arch} && apt-get update");
-        run(Command::new("dpkg").args(["--add-architecture", deb_arch]))?;
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-    }
-    Ok(())
-}
-
-fn resolve_kernel_package(deb_arch: &str) -> Result<String, Error> {
-    let meta = format!("linux-image-{deb_arch}:{deb_arch}");
-    let ask = || {
-        run(Command::new("apt-cache").args(["depends", &meta]))
-            .ok()
-            .and_then(|out| kernel_package(&out))
-    };
-    if let Some(package) = ask() {
-        return Ok(package);
-    }
-    eprintln!("[bench] apt-cache knows no {meta}: apt-get update");
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    ask().ok_or_else(|| {
-        Error::Tool(format!(
-            "apt-cache depends {meta} names no linux-image-* package"
-        ))
-    })
-}
-
-/// Downloads `package` for `deb_arch` into `dir` and unpacks it into `dir/root`.
-fn fetch(dir: &Path, package: &str, deb_arch: &str) -> Result<(), Error> {
-    let deb_glob = format!("{package}_");
-    let existing = |dir: &Path| {
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                name.starts_with(&deb_glob) && name.ends_with(&format!("_{deb_arch}.deb"))
-            })
-    };
-    let deb = match existing(dir) {
-        Some(deb) => deb,
-        None => {
-            eprintln!("[bench] apt-get download {package}:{deb_arch}");
-            run(Command::new("apt-get")
-                .args(["download", "-qq", &format!("{package}:{deb_arch}")])
-                .current_dir(dir))?;
-            existing(dir).ok_or_else(|| {
-                Error::Tool(format!(
-                    "apt-get download {package} left no .deb in {}",
-                    dir.display()
-                ))
-            })?
-        }
-    };
-    run(Command::new("dpkg")
-        .arg("-x")
-        .arg(&deb)
-        .arg(dir.join("root")))?;
-    Ok(())
+    debian::depends_on(depends, "linux-image-*")
 }
 
 /// Finds the first xz stream (`FD 37 7A 58 5A 00`) in a compressed kernel.
@@ -271,10 +182,10 @@ pub fn prepare(ws: &Workspace, linux: &LinuxBaseline) -> Result<Baseline, Error>
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::Tool(format!("{}: {e}", dir.display())))?;
-    ensure_architecture(&linux.deb_arch)?;
-    let package = resolve_kernel_package(&linux.deb_arch)?;
-    fetch(&dir, &package, &linux.deb_arch)?;
-    fetch(&dir, "busybox-static", &linux.deb_arch)?;
+    let meta = format!("linux-image-{}", linux.deb_arch);
+    let package = debian::resolve_dependency(&meta, &linux.deb_arch, "linux-image-*")?;
+    debian::fetch(&dir, &package, &linux.deb_arch)?;
+    debian::fetch(&dir, "busybox-static", &linux.deb_arch)?;
     let vmlinuz = find_vmlinuz(&dir)
         .ok_or_else(|| Error::Tool(format!("{package} has no boot/vmlinuz-*")))?;
     match linux.kernel.as_str() {

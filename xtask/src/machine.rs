@@ -13,8 +13,12 @@
 //! | `{accel}` | accelerator (`tcg`, `kvm`, …) |
 //! | `{root}`, `{target_dir}` | the repository root and cargo's target directory |
 //! | `{NAME}` | `vars.NAME`, overridden by `accel.<accel>.vars.NAME` |
+//! | `{asset:NAME}` | the file `[assets.NAME]` names, fetched from Debian on first use (`assets.rs`) |
+//! | `{dtb}` | the device tree `[dtb]` generates for this run (`assets.rs`) |
 //!
-//! `{{` and `}}` stand for literal braces (QEMU's JSON option syntax).
+//! `{{` and `}}` stand for literal braces (QEMU's JSON option syntax). A placeholder may end in a
+//! filter: `{image|commas}` doubles every comma, as QEMU's option syntax (e.g. the multiboot
+//! module list of `-initrd`) wants a literal comma written.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -111,9 +115,103 @@ pub struct LinuxBaseline {
 pub struct TestSettings {
     /// What `hello` prints after `Hello from Rivet on ` here (`x86_64/pvh`); fills `{platform}`.
     pub platform: String,
-    /// Scenarios that cannot pass on this machine, each with the reason (reported as ignored).
+    /// Scenarios that cannot pass on this machine, each with the reason (reported as ignored);
+    /// the key `*` stands for every scenario (a machine whose kernel support has not landed).
     #[serde(default)]
     pub skip: BTreeMap<String, String>,
+    /// A prefix the machine puts before the guest's console lines (Xen on arm64 prints a dom0less
+    /// domain's vpl011 output as `DOM1: …`); removed from lines before they are matched.
+    #[serde(default)]
+    pub line_prefix: String,
+}
+
+impl TestSettings {
+    /// Why `scenario` is skipped here, if it is.
+    pub fn skip_reason(&self, scenario: &str) -> Option<&str> {
+        self.skip
+            .get(scenario)
+            .or_else(|| self.skip.get("*"))
+            .map(String::as_str)
+    }
+
+    /// The console as the tests match it: terminal escape sequences (UEFI firmware clears the
+    /// screen without a newline) removed, and [`TestSettings::line_prefix`] removed from the
+    /// lines that carry it.
+    pub fn strip_prefix(&self, console: &str) -> String {
+        let console = strip_escapes(console);
+        if self.line_prefix.is_empty() {
+            return console;
+        }
+        console
+            .split_inclusive('\n')
+            .map(|line| line.strip_prefix(self.line_prefix.as_str()).unwrap_or(line))
+            .collect()
+    }
+}
+
+/// A file a machine needs besides the image: `[assets.NAME]`, used as `{asset:NAME}`.
+///
+/// Either from a Debian package (`package`, `arch`, `path` a glob inside the package) or a host
+/// file (`path` absolute, no `package`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSpec {
+    /// The Debian package holding the file (a metapackage when `depends` is given).
+    pub package: Option<String>,
+    /// Debian architecture of the package (`amd64`, `arm64`, `all`); default `all`.
+    #[serde(default = "all_arch")]
+    pub arch: String,
+    /// Follow `package` to the package it depends on whose name matches this glob
+    /// (`linux-image-*`): for metapackages whose target's name carries a version.
+    pub depends: Option<String>,
+    /// The file: a path inside the package, `*` matching within one component; or an absolute
+    /// host path when there is no package.
+    pub path: String,
+    /// The file is gzip-compressed: use the decompressed copy.
+    #[serde(default)]
+    pub gunzip: bool,
+    /// Each run gets its own writable copy (firmware variable stores).
+    #[serde(default)]
+    pub copy: bool,
+}
+
+fn all_arch() -> String {
+    "all".into()
+}
+
+/// A device tree generated per run: `[dtb]`, used as `{dtb}`.
+///
+/// QEMU dumps its own tree for `args` (plus `-machine dumpdtb=FILE`); the `overlay` file from
+/// `targets/machines/` is appended to its source (dtc merges nodes of the same path) after its
+/// `${NAME}` placeholders are filled, and dtc compiles the result.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DtbSpec {
+    /// QEMU arguments whose machine's tree to dump (placeholders as in `args`, but no `{dtb}`).
+    pub args: Vec<String>,
+    /// DTS fragment in `targets/machines/`; placeholders `${image_size}` (hex), `${cmdline}`
+    /// (escaped for a DTS string) and `${NAME}` for `vars`.
+    pub overlay: String,
+}
+
+/// `text` without ANSI CSI sequences (`ESC [ params final`).
+pub fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
+            for c in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One machine description, as read from `targets/machines/FILE.toml`.
@@ -158,6 +256,11 @@ pub struct Machine {
     pub test: TestSettings,
     /// How to boot the Linux baseline here; machines without it are benchmarked without one.
     pub linux: Option<LinuxBaseline>,
+    /// Files fetched for this machine, by placeholder name.
+    #[serde(default)]
+    pub assets: BTreeMap<String, AssetSpec>,
+    /// A device tree generated per run, if the machine needs one.
+    pub dtb: Option<DtbSpec>,
 }
 
 fn one() -> u32 {
@@ -239,11 +342,21 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
             let end = tail
                 .find('}')
                 .ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
-            let name = &tail[1..end];
-            out.push_str(
-                &lookup(name)
-                    .ok_or_else(|| format!("unknown placeholder `{{{name}}}` in `{text}`"))?,
-            );
+            let (name, filter) = match tail[1..end].split_once('|') {
+                Some((name, filter)) => (name, Some(filter)),
+                None => (&tail[1..end], None),
+            };
+            let value = lookup(name)
+                .ok_or_else(|| format!("unknown placeholder `{{{name}}}` in `{text}`"))?;
+            match filter {
+                None => out.push_str(&value),
+                Some("commas") => out.push_str(&value.replace(',', ",,")),
+                Some(other) => {
+                    return Err(format!(
+                        "unknown filter `|{other}` in `{text}` (known: commas)"
+                    ))
+                }
+            }
             rest = &tail[end + 1..];
         }
     }
@@ -268,10 +381,30 @@ impl Machine {
             return Err("no `[accel.tcg]` table: every machine must run under TCG".into());
         }
         let known = |name: &str| {
-            (BUILTIN.contains(&name) || self.vars.contains_key(name)).then(String::new)
+            let asset = name
+                .strip_prefix("asset:")
+                .is_some_and(|a| self.assets.contains_key(a));
+            let dtb = name == "dtb" && self.dtb.is_some();
+            (BUILTIN.contains(&name) || self.vars.contains_key(name) || asset || dtb)
+                .then(String::new)
         };
         for arg in &self.args {
             expand(arg, &known)?;
+        }
+        if let Some(dtb) = &self.dtb {
+            for arg in &dtb.args {
+                if arg.contains("{dtb}") {
+                    return Err("[dtb] args cannot use `{dtb}`".into());
+                }
+                expand(arg, &known)?;
+            }
+        }
+        for (name, asset) in &self.assets {
+            if asset.package.is_none() && !asset.path.starts_with('/') {
+                return Err(format!(
+                    "assets.{name}: without `package`, `path` must be an absolute host path"
+                ));
+            }
         }
         for (accel, settings) in &self.accel {
             for name in settings.vars.keys() {
@@ -285,7 +418,11 @@ impl Machine {
                 expand(arg, &known)?;
             }
         }
-        if !self.args.iter().any(|a| a.contains("{image}")) {
+        if !self
+            .args
+            .iter()
+            .any(|a| a.contains("{image}") || a.contains("{image|"))
+        {
             return Err("`args` never uses `{image}`".into());
         }
         Ok(())
@@ -298,12 +435,27 @@ impl Machine {
         names
     }
 
-    /// The full QEMU argument list for a launch.
+    /// The full QEMU argument list for a launch. `files` holds the values of `{asset:NAME}` and
+    /// `{dtb}` (see `assets::prepare`).
     pub fn qemu_args(
         &self,
         launch: &LaunchSettings,
         root: &Path,
         target_dir: &Path,
+        files: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>, String> {
+        self.expand_args(&self.args, launch, root, target_dir, files, true)
+    }
+
+    /// Expands `args` (and, with `with_accel`, the accelerator's extra arguments) for a launch.
+    pub fn expand_args(
+        &self,
+        args: &[String],
+        launch: &LaunchSettings,
+        root: &Path,
+        target_dir: &Path,
+        files: &BTreeMap<String, String>,
+        with_accel: bool,
     ) -> Result<Vec<String>, String> {
         let accel = launch.accel.as_deref().unwrap_or("tcg");
         let settings = self.accel.get(accel).ok_or_else(|| {
@@ -324,6 +476,7 @@ impl Machine {
                 "accel" => accel.to_owned(),
                 "root" => root.display().to_string(),
                 "target_dir" => target_dir.display().to_string(),
+                other if other == "dtb" || other.starts_with("asset:") => files.get(other)?.clone(),
                 other => settings
                     .vars
                     .get(other)
@@ -331,11 +484,21 @@ impl Machine {
                     .clone(),
             })
         };
-        self.args
-            .iter()
-            .chain(&settings.args)
+        let extra: &[String] = if with_accel { &settings.args } else { &[] };
+        args.iter()
+            .chain(extra)
             .map(|arg| expand(arg, &lookup))
             .collect()
+    }
+
+    /// The value of `vars.NAME` under an accelerator.
+    pub fn var(&self, name: &str, accel: Option<&str>) -> Option<&str> {
+        let accel = accel.unwrap_or("tcg");
+        self.accel
+            .get(accel)
+            .and_then(|s| s.vars.get(name))
+            .or_else(|| self.vars.get(name))
+            .map(String::as_str)
     }
 }
 
@@ -436,7 +599,11 @@ impl Machines {
         let mut named = self.machines.iter().filter(|m| m.name == name);
         let unknown = || MachineError::Unknown {
             name: name.to_owned(),
-            known: self.machines.iter().map(|m| format!("{} ({})", m.name, m.triple)).collect(),
+            known: self
+                .machines
+                .iter()
+                .map(|m| format!("{} ({})", m.name, m.triple))
+                .collect(),
         };
         match triple {
             Some(triple) => named.find(|m| m.triple == triple).ok_or_else(unknown),
@@ -503,7 +670,12 @@ mod tests {
     fn expands_placeholders() {
         let m = Machine::parse("microvm", SAMPLE).unwrap();
         let args = m
-            .qemu_args(&launch(None), Path::new("/r"), Path::new("/t"))
+            .qemu_args(
+                &launch(None),
+                Path::new("/r"),
+                Path::new("/t"),
+                &BTreeMap::new(),
+            )
             .unwrap();
         assert_eq!(
             args,
@@ -527,13 +699,23 @@ mod tests {
             ]
         );
         let kvm = m
-            .qemu_args(&launch(Some("kvm")), Path::new("/r"), Path::new("/t"))
+            .qemu_args(
+                &launch(Some("kvm")),
+                Path::new("/r"),
+                Path::new("/t"),
+                &BTreeMap::new(),
+            )
             .unwrap();
         assert_eq!(kvm[3], "host");
         assert_eq!(kvm[9], "kvm");
         assert_eq!(&kvm[kvm.len() - 2..], ["-extra", "/r"]);
         assert!(m
-            .qemu_args(&launch(Some("hvf")), Path::new("/r"), Path::new("/t"))
+            .qemu_args(
+                &launch(Some("hvf")),
+                Path::new("/r"),
+                Path::new("/t"),
+                &BTreeMap::new()
+            )
             .is_err());
         assert_eq!(m.accels(), ["tcg", "kvm"]);
     }
@@ -552,6 +734,95 @@ mod tests {
         assert!(Machine::parse("m", &bad_exit).is_err());
         assert!(expand("{unclosed", &|_| Some(String::new())).is_err());
         assert!(expand("lone }", &|_| Some(String::new())).is_err());
+    }
+
+    #[test]
+    fn assets_dtb_and_filters() {
+        let text = SAMPLE.replace(
+            "\"-kernel\", \"{image}\"",
+            "\"-kernel\", \"{asset:xen}\", \"-dtb\", \"{dtb}\", \"-initrd\", \"{image|commas} {cmdline|commas}\"",
+        ) + r#"
+        [assets.xen]
+        package = "xen-hypervisor-4.17-amd64"
+        arch = "amd64"
+        path = "boot/xen-4.17-amd64.gz"
+        gunzip = true
+        [assets.vars]
+        path = "/usr/share/AAVMF/AAVMF_VARS.fd"
+        copy = true
+        [dtb]
+        args = ["-M", "virt,virtualization=on", "-m", "{memory}"]
+        overlay = "x.dts"
+        "#;
+        let m = Machine::parse("m", &text).unwrap();
+        assert_eq!(m.assets["xen"].arch, "amd64");
+        assert!(m.assets["xen"].gunzip && !m.assets["xen"].copy);
+        assert_eq!(m.assets["vars"].arch, "all");
+        let mut files = BTreeMap::new();
+        files.insert("asset:xen".to_owned(), "/c/xen".to_owned());
+        files.insert("dtb".to_owned(), "/run/virt.dtb".to_owned());
+        let mut settings = launch(None);
+        settings.image = "/i,mg".into();
+        settings.cmdline = "a,b c".into();
+        let args = m
+            .qemu_args(&settings, Path::new("/r"), Path::new("/t"), &files)
+            .unwrap();
+        let at = args.iter().position(|a| a == "-kernel").unwrap();
+        assert_eq!(
+            &args[at..at + 6],
+            [
+                "-kernel",
+                "/c/xen",
+                "-dtb",
+                "/run/virt.dtb",
+                "-initrd",
+                "/i,,mg a,,b c"
+            ]
+        );
+        // A placeholder whose file was not prepared is an error, not an empty string.
+        assert!(m
+            .qemu_args(
+                &settings,
+                Path::new("/r"),
+                Path::new("/t"),
+                &BTreeMap::new()
+            )
+            .is_err());
+        let unknown_asset = text.replace("{asset:xen}", "{asset:nope}");
+        assert!(Machine::parse("m", &unknown_asset)
+            .unwrap_err()
+            .contains("{asset:nope}"));
+        let bad_filter = text.replace("{image|commas}", "{image|upper}");
+        assert!(Machine::parse("m", &bad_filter)
+            .unwrap_err()
+            .contains("|upper"));
+        let relative = text.replace("\"/usr/share/AAVMF/AAVMF_VARS.fd\"", "\"AAVMF_VARS.fd\"");
+        assert!(Machine::parse("m", &relative)
+            .unwrap_err()
+            .contains("absolute"));
+        let no_dtb = text.replace("[dtb]", "[dtbx]");
+        assert!(Machine::parse("m", &no_dtb).is_err());
+    }
+
+    #[test]
+    fn skips_and_prefixes() {
+        let text = SAMPLE.replace(
+            "skip = { null-deref = \"CR2 reads 0 under nested virtualisation\" }",
+            "skip = { \"*\" = \"not yet\", panic = \"no\" }\nline_prefix = \"DOM1: \"",
+        );
+        let m = Machine::parse("m", &text).unwrap();
+        assert_eq!(m.test.skip_reason("panic"), Some("no"));
+        assert_eq!(m.test.skip_reason("hello"), Some("not yet"));
+        assert_eq!(
+            m.test.strip_prefix("(XEN) x\nDOM1: Hello\nDOM1: a\n"),
+            "(XEN) x\nHello\na\n"
+        );
+        let efi = "\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01HHello from Rivet\n";
+        assert_eq!(m.test.strip_prefix(efi), "Hello from Rivet\n");
+        assert_eq!(strip_escapes("a\x1b[0mb\x1b"), "ab\x1b");
+        let plain = Machine::parse("p", SAMPLE).unwrap();
+        assert_eq!(plain.test.skip_reason("hello"), None);
+        assert_eq!(plain.test.strip_prefix("DOM1: x"), "DOM1: x");
     }
 
     #[test]
@@ -578,14 +849,23 @@ mod tests {
         let mut arm = Machine::parse("xen-aarch64", &format!("name = \"xen\"\n{SAMPLE}")).unwrap();
         arm.triple = "aarch64-unknown-none".into();
         let set = Machines::from_list(vec![x86.clone(), arm]).unwrap();
-        assert_eq!(set.get("xen", Some("aarch64-unknown-none")).unwrap().id, "xen-aarch64");
-        assert_eq!(set.get("xen", Some("x86_64-unknown-none")).unwrap().id, "xen-x86_64");
+        assert_eq!(
+            set.get("xen", Some("aarch64-unknown-none")).unwrap().id,
+            "xen-aarch64"
+        );
+        assert_eq!(
+            set.get("xen", Some("x86_64-unknown-none")).unwrap().id,
+            "xen-x86_64"
+        );
         assert!(set.get("xen", None).is_err(), "ambiguous without a triple");
         assert!(set.get("xen", Some("riscv64gc-unknown-none-elf")).is_err());
         let mut twin = x86.clone();
         twin.id = "other".into();
         twin.default = false;
-        assert!(Machines::from_list(vec![x86, twin]).is_err(), "same name and triple twice");
+        assert!(
+            Machines::from_list(vec![x86, twin]).is_err(),
+            "same name and triple twice"
+        );
     }
 
     #[test]

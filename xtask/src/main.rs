@@ -57,6 +57,81 @@ enum Command {
     Bench(BenchArgs),
     /// List the machines in targets/machines/.
     Machines,
+    /// Build an example and write an `xl` domain config for it, for `xl create` on a Xen host.
+    XlConfig(XlConfigArgs),
+    /// Build an example and write a Raspberry Pi SD-card image (FAT boot partition) for it.
+    Sdcard(SdcardArgs),
+    /// Build an example and write a raw GPT disk with an EFI system partition (AWS Graviton).
+    Disk(DiskArgs),
+}
+
+#[derive(Args, Debug)]
+struct SdcardArgs {
+    /// Rust target triple (only aarch64-unknown-none boots on a Pi).
+    #[arg(long, value_name = "TRIPLE", default_value = "aarch64-unknown-none")]
+    target: String,
+    /// The board: rpi4 or rpi3.
+    #[arg(long, value_name = "BOARD")]
+    board: String,
+    #[command(flatten)]
+    example: ExampleArgs,
+    /// Take the Pi firmware files from this folder instead of Debian's raspi-firmware package.
+    #[arg(long, value_name = "DIR")]
+    firmware: Option<PathBuf>,
+    /// Extra kernel parameter (before `--` in cmdline.txt); repeatable.
+    #[arg(long = "param", short = 'p', value_name = "WORD")]
+    params: Vec<String>,
+    /// Put this image file on it instead of building the example.
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    /// Write the image here (default: target/rivet/TRIPLE/EXAMPLE-BOARD-sdcard.img).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Arguments for the application (after `--`), written to cmdline.txt.
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct DiskArgs {
+    /// Rust target triple (aarch64-unknown-none: the file is \EFI\BOOT\BOOTAA64.EFI).
+    #[arg(long, value_name = "TRIPLE", default_value = "aarch64-unknown-none")]
+    target: String,
+    #[command(flatten)]
+    example: ExampleArgs,
+    /// Put this image file on it instead of building the example.
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    /// Write the image here (default: target/rivet/TRIPLE/EXAMPLE-disk.img).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct XlConfigArgs {
+    /// Rust target triple (default x86_64-unknown-none: a PV guest).
+    #[arg(long, value_name = "TRIPLE", default_value = xtask::workspace::DEFAULT_TRIPLE)]
+    target: String,
+    #[command(flatten)]
+    example: ExampleArgs,
+    /// The domain's name (default: rivet-EXAMPLE).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Memory in MiB.
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    memory: u32,
+    /// Virtual CPUs.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    vcpus: u32,
+    /// Extra kernel parameter (before `--` on the command line); repeatable.
+    #[arg(long = "param", short = 'p', value_name = "WORD")]
+    params: Vec<String>,
+    /// Write the config here (default: target/rivet/TRIPLE/EXAMPLE.xl).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Arguments for the application (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -336,6 +411,178 @@ fn build(ws: &Workspace, args: BuildArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+fn xl_config(ws: &Workspace, args: XlConfigArgs) -> Result<u8, Error> {
+    // The image format of the triple's Xen machine (x86_64: ELF, arm64: Image), else its default.
+    let machines = ws.machines()?;
+    let format = match machines.get("xen", Some(&args.target)) {
+        Ok(m) => m.image,
+        Err(_) => machines.default_for(&args.target)?.image,
+    };
+    let built = image::build(
+        ws,
+        &args.target,
+        &args.example.example,
+        args.example.profile(),
+        format,
+        Output::Inherit,
+    )?;
+    let kernel = std::fs::canonicalize(&built.image).unwrap_or(built.image);
+    let config = xtask::xl::XlConfig {
+        name: args
+            .name
+            .unwrap_or_else(|| format!("rivet-{}", args.example.example)),
+        triple: args.target.clone(),
+        kernel: kernel.display().to_string(),
+        cmdline: cmdline::build(&args.params, &args.args),
+        memory_mib: args.memory,
+        vcpus: args.vcpus,
+    };
+    let out = args.out.unwrap_or_else(|| {
+        ws.image_dir(&args.target)
+            .join(format!("{}.xl", args.example.example))
+    });
+    std::fs::write(&out, config.render())
+        .map_err(|e| Error::Tool(format!("{}: {e}", out.display())))?;
+    eprintln!("[xtask] xl create -c {}", out.display());
+    println!("{}", out.display());
+    Ok(0)
+}
+
+/// The Pi firmware files a board's boot ROM and GPU need, and its QEMU machine (for the DTB).
+fn pi_board(board: &str) -> Result<(&'static [&'static str], &'static str), Error> {
+    match board {
+        "rpi4" => Ok((&["start4.elf", "fixup4.dat"], "raspi4b")),
+        "rpi3" => Ok((&["bootcode.bin", "start.elf", "fixup.dat"], "raspi3b")),
+        other => Err(Error::Usage(format!(
+            "--board {other}: expected rpi4 or rpi3"
+        ))),
+    }
+}
+
+fn sdcard(ws: &Workspace, args: SdcardArgs) -> Result<u8, Error> {
+    use xtask::disk::{self, Content};
+    let (firmware_files, machine_name) = pi_board(&args.board)?;
+    let machines = ws.machines()?;
+    let machine = machines.get(machine_name, Some(&args.target))?;
+    // The board's device tree: the same file its QEMU machine boots with.
+    let dtb_spec = machine
+        .assets
+        .get("dtb")
+        .ok_or_else(|| Error::Usage(format!("machine {} has no [assets.dtb]", machine.id)))?;
+    let dtb = xtask::assets::asset(ws, "dtb", dtb_spec)?;
+    let firmware_dir = match args.firmware {
+        Some(dir) => dir,
+        None => {
+            let dir = ws.target_dir.join("assets/all/raspi-firmware");
+            xtask::debian::fetch(&dir, "raspi-firmware", "all").map_err(|e| {
+                Error::Tool(format!(
+                    "{e}\n(raspi-firmware is in Debian's non-free-firmware component: run \
+                     ci/setup.sh, or pass --firmware DIR)"
+                ))
+            })?;
+            dir.join("root/usr/lib/raspi-firmware")
+        }
+    };
+    let kernel = match args.image {
+        Some(image) => image,
+        None => {
+            image::build(
+                ws,
+                &args.target,
+                &args.example.example,
+                args.example.profile(),
+                machine.image,
+                Output::Inherit,
+            )?
+            .image
+        }
+    };
+    let mut files = vec![
+        ("kernel8.img".to_owned(), Content::File(kernel)),
+        (
+            "config.txt".to_owned(),
+            Content::Bytes(disk::pi_config(&args.board).into_bytes()),
+        ),
+        (
+            "cmdline.txt".to_owned(),
+            Content::Bytes(format!("{}\n", cmdline::build(&args.params, &args.args)).into_bytes()),
+        ),
+    ];
+    let dtb_name = dtb
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("board.dtb")
+        .to_owned();
+    files.push((dtb_name, Content::File(dtb)));
+    for name in firmware_files {
+        let path = firmware_dir.join(name);
+        if !path.is_file() {
+            return Err(Error::Tool(format!(
+                "Pi firmware file {} is missing",
+                path.display()
+            )));
+        }
+        files.push(((*name).to_owned(), Content::File(path)));
+    }
+    let out = args.out.unwrap_or_else(|| {
+        ws.image_dir(&args.target).join(format!(
+            "{}-{}-sdcard.img",
+            args.example.example, args.board
+        ))
+    });
+    disk::sdcard(&out, &files)?;
+    eprintln!(
+        "[xtask] SD card for {}: write it with `dd if={} of=/dev/sdX bs=4M conv=fsync`",
+        args.board,
+        out.display()
+    );
+    println!("{}", out.display());
+    Ok(0)
+}
+
+fn disk_image(ws: &Workspace, args: DiskArgs) -> Result<u8, Error> {
+    use xtask::disk::{self, Content};
+    let boot_file = match args.target.as_str() {
+        "aarch64-unknown-none" => "EFI/BOOT/BOOTAA64.EFI",
+        other => {
+            return Err(Error::Usage(format!(
+                "--target {other}: only aarch64-unknown-none images are UEFI applications"
+            )))
+        }
+    };
+    let machines = ws.machines()?;
+    let format = match machines.get("efi", Some(&args.target)) {
+        Ok(m) => m.image,
+        Err(_) => machines.default_for(&args.target)?.image,
+    };
+    let app = match args.image {
+        Some(image) => image,
+        None => {
+            image::build(
+                ws,
+                &args.target,
+                &args.example.example,
+                args.example.profile(),
+                format,
+                Output::Inherit,
+            )?
+            .image
+        }
+    };
+    let out = args.out.unwrap_or_else(|| {
+        ws.image_dir(&args.target)
+            .join(format!("{}-disk.img", args.example.example))
+    });
+    let files = [(boot_file.to_owned(), Content::File(app))];
+    disk::esp_disk(&out, &args.example.example, &files)?;
+    eprintln!(
+        "[xtask] GPT disk with \\{}: see docs/aws-graviton.md",
+        boot_file.replace('/', "\\")
+    );
+    println!("{}", out.display());
+    Ok(0)
+}
+
 fn list_machines(ws: &Workspace) -> Result<u8, Error> {
     let machines = ws.machines()?;
     for m in machines.all() {
@@ -359,6 +606,9 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&ws, args),
         Command::Runner(args) => runner(&ws, args),
         Command::Machines => list_machines(&ws),
+        Command::XlConfig(args) => xl_config(&ws, args),
+        Command::Sdcard(args) => sdcard(&ws, args),
+        Command::Disk(args) => disk_image(&ws, args),
         Command::Test(args) => {
             let options = suite::Options {
                 no_host: args.boot_only,

@@ -250,16 +250,18 @@ pub fn show_command(program: &str, args: &[String]) -> String {
 /// Boots once and waits for the end. An error means QEMU could not be started at all.
 pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
     let machine = boot.machine;
-    let args = machine
-        .qemu_args(&boot.settings, &ws.root, &ws.target_dir)
-        .map_err(Error::Usage)?;
-    let command = show_command(&machine.qemu, &args);
     if !boot.settings.image.is_file() {
         return Err(Error::Usage(format!(
             "image {} does not exist",
             boot.settings.image.display()
         )));
     }
+    // Kept alive until QEMU has exited: it owns the per-run files (removed on drop).
+    let prepared = crate::assets::prepare(ws, machine, &boot.settings)?;
+    let args = machine
+        .qemu_args(&boot.settings, &ws.root, &ws.target_dir, &prepared.values)
+        .map_err(Error::Usage)?;
+    let command = show_command(&machine.qemu, &args);
     let mut qemu = Command::new(&machine.qemu);
     qemu.args(&args)
         .stdin(if boot.interactive {
