@@ -16,6 +16,8 @@ pub(crate) mod xen_pv;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod devicetree;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod uefi;
 
 #[cfg(all(target_os = "none", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
 compile_error!("Rivet runs on x86_64 and aarch64 only");

@@ -3,7 +3,7 @@
 //! The image follows Linux's `Documentation/arch/arm64/booting.rst`, so QEMU `-kernel`, U-Boot
 //! `booti`, the Raspberry Pi firmware and Xen can all start it. The entry code
 //!
-//! 1. reads the virtual counter at the very first instruction (boot time is measured from there);
+//! 1. reads the virtual counter first thing after the header (boot time is measured from there);
 //! 2. leaves EL2 for EL1 if it was entered at EL2 (QEMU `virtualization=on`, the Pi firmware);
 //! 3. puts SCTLR_EL1 in a known state (MMU and data cache still off) and enables FP/SIMD, which
 //!    Rust code uses freely;
@@ -18,7 +18,8 @@
 //! exclusive loads/stores (atomics' read-modify-write) are not guaranteed to work on Device
 //! memory on real hardware, so the platform does no atomic read-modify-write before the MMU is on.
 //!
-//! The UEFI stub (an `MZ` first word for a PE/COFF image, as Linux does) is not here yet.
+//! The same file is a PE/COFF image (the `MZ` first word and PE headers Linux's EFI stub uses), so
+//! UEFI firmware can start it too: its entry, `rivet_efi_entry`, is in `uefi.rs`.
 
 // The header and entry code. The header's layout is fixed by the boot protocol: DO NOT MODIFY the
 // field order or sizes.
@@ -37,15 +38,18 @@ core::arch::global_asm!(
  *   - only this core runs (secondaries are parked by PSCI or a spin table).
  *
  * Register allocation for the whole entry path:
- *   x19  counter value at the first instruction (CNTVCT_EL0, corrected to CNTVOFF_EL2 = 0)
+ *   x19  counter value at the first instruction after the header (CNTVCT_EL0, corrected to
+ *        CNTVOFF_EL2 = 0)
  *   x20  DTB physical address (x0 on entry)
  *   x21  exception level at entry (1 or 2), to pick the path below
  *   x22  relocations the entry code could not apply (handed to Rust, which reports them)
  *   x9 .. x15 scratch
  */
 _start:
-    /* code0: the first instruction reads the counter, so boot time covers everything we do. */
-    mrs     x19, cntvct_el0
+    /* code0: "MZ" in its low half-word, the DOS signature a PE/COFF loader (UEFI) checks, and an
+     * arm64 instruction that does nothing harmful: ccmp x18, #0, #0xd, pl (sets flags only; what
+     * Linux's head.S uses). DO NOT MODIFY */
+    .inst   0xfa405a4d
     /* code1 */
     b       rivet_primary_entry
     .quad   0                       /* text_offset: load at a 2 MiB boundary + 0. DO NOT MODIFY */
@@ -57,10 +61,90 @@ _start:
     .quad   0                       /* res3 */
     .quad   0                       /* res4 */
     .ascii  "ARM\x64"               /* magic, at offset 56. DO NOT MODIFY */
-    .long   0                       /* res5: offset of a PE header (UEFI stub), none yet */
+    .long   rivet_pe_header - _start /* res5, at 0x3c = the DOS header's e_lfanew: offset of the
+                                       PE header. DO NOT MODIFY */
+
+/*
+ * The PE/COFF headers (PE format, "COFF File Header", "Optional Header (Image Only)", "Section
+ * Table"), so UEFI firmware can start the same file as an EFI application at rivet_efi_entry
+ * (arch/src/aarch64/uefi.rs). Field values the linker computes are the __pe_* symbols of
+ * kernel.ld. The headers fill the first 4 KiB page; the code starts on the second.
+ *
+ * No .reloc section and no base relocation directory: a firmware loader then places the image
+ * wherever it likes and patches nothing (IMAGE_FILE_RELOCS_STRIPPED is *not* set, so it need not
+ * load at ImageBase). rivet_efi_entry applies the image's own R_AARCH64_RELATIVE relocations,
+ * as the Image entry does. DO NOT MODIFY the field order or sizes.
+ */
+    .balign 8
+rivet_pe_header:
+    .ascii  "PE\0\0"               /* Signature */
+    .short  0xaa64                  /* Machine: IMAGE_FILE_MACHINE_ARM64 */
+    .short  2                       /* NumberOfSections: .text, .data */
+    .long   0                       /* TimeDateStamp */
+    .long   0                       /* PointerToSymbolTable */
+    .long   0                       /* NumberOfSymbols */
+    .short  rivet_pe_sections - rivet_pe_optional /* SizeOfOptionalHeader */
+    .short  0x0206                  /* Characteristics: EXECUTABLE_IMAGE | LINE_NUMS_STRIPPED |
+                                       DEBUG_STRIPPED; not RELOCS_STRIPPED (see above) */
+rivet_pe_optional:
+    .short  0x20b                   /* Magic: PE32+ */
+    .byte   0, 0                    /* Major/MinorLinkerVersion */
+    .long   __pe_text_size          /* SizeOfCode */
+    .long   __pe_data_file_size     /* SizeOfInitializedData */
+    .long   0                       /* SizeOfUninitializedData: .bss is inside .data's size */
+    .long   __pe_entry              /* AddressOfEntryPoint: rivet_efi_entry */
+    .long   __pe_text_start         /* BaseOfCode */
+    .quad   0                       /* ImageBase: linked at 0 */
+    .long   4096                    /* SectionAlignment: the pages W^X is applied to */
+    .long   512                     /* FileAlignment */
+    .short  0, 0                    /* Major/MinorOperatingSystemVersion */
+    .short  0, 0                    /* Major/MinorImageVersion */
+    .short  0, 0                    /* Major/MinorSubsystemVersion */
+    .long   0                       /* Win32VersionValue */
+    .long   __image_size            /* SizeOfImage: memory from the load address, as image_size */
+    .long   __pe_text_start         /* SizeOfHeaders: the first page */
+    .long   0                       /* CheckSum */
+    .short  10                      /* Subsystem: IMAGE_SUBSYSTEM_EFI_APPLICATION */
+    .short  0                       /* DllCharacteristics: not NX_COMPAT (the entry writes
+                                       relocations into what becomes read-only later) */
+    .quad   0, 0, 0, 0              /* SizeOfStack/HeapReserve/Commit: unused by UEFI */
+    .long   0                       /* LoaderFlags */
+    .long   6                       /* NumberOfRvaAndSizes */
+    .quad   0                       /* Export table */
+    .quad   0                       /* Import table */
+    .quad   0                       /* Resource table */
+    .quad   0                       /* Exception table */
+    .quad   0                       /* Certificate table */
+    .quad   0                       /* Base relocation table: none (see above) */
+rivet_pe_sections:
+    .ascii  ".text\0\0\0"           /* Name */
+    .long   __pe_text_size          /* VirtualSize */
+    .long   __pe_text_start         /* VirtualAddress */
+    .long   __pe_text_size          /* SizeOfRawData */
+    .long   __pe_text_start         /* PointerToRawData: file offset == image offset */
+    .long   0, 0                    /* PointerToRelocations, PointerToLinenumbers */
+    .short  0, 0                    /* NumberOfRelocations, NumberOfLinenumbers */
+    .long   0x60000020              /* Characteristics: CNT_CODE | MEM_EXECUTE | MEM_READ */
+
+    .ascii  ".data\0\0\0"           /* Name: rodata, data, .bss and the stacks */
+    .long   __pe_data_memory_size   /* VirtualSize: to the top of the boot stack */
+    .long   __pe_data_start         /* VirtualAddress */
+    .long   __pe_data_file_size     /* SizeOfRawData: the file's bytes (kernel.ld pads them) */
+    .long   __pe_data_start         /* PointerToRawData */
+    .long   0, 0                    /* PointerToRelocations, PointerToLinenumbers */
+    .short  0, 0                    /* NumberOfRelocations, NumberOfLinenumbers */
+    .long   0xc0000040              /* Characteristics: CNT_INITIALIZED_DATA | MEM_READ |
+                                       MEM_WRITE */
+
+    .balign 4096
+    .global __pe_headers_end
+__pe_headers_end:
     .size _start, . - _start
 
 rivet_primary_entry:
+    /* The first instruction after the header: read the counter, so boot time covers everything
+     * we do. */
+    mrs     x19, cntvct_el0
     msr     daifset, #0xf           /* mask Debug, SError, IRQ, FIQ: no vectors exist yet */
     mov     x20, x0
     mrs     x21, CurrentEL

@@ -20,5 +20,6 @@ pub mod psci;
 pub mod semihosting;
 pub mod time;
 pub mod trap;
+pub mod uefi;
 
 pub use cpu::NAME;

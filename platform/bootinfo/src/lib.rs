@@ -7,7 +7,9 @@
 //! evidence — it never panics and never reads outside the slice, whatever the input.
 //!
 //! Today: [`devicetree`], the DTB reader and the one-pass discovery of what the boot needs
-//! (console, RAM, reservations, board, PSCI, bootargs). PVH and Xen start info may follow.
+//! (console, RAM, reservations, board, PSCI, bootargs). [`acpi`], the ACPI tables a UEFI
+//! machine describes itself with (SPCR, MADT, GTDT, FADT, MCFG), and [`uefi`], the firmware's
+//! load options and memory map. PVH and Xen start info may follow.
 //!
 //! Non-goals: turning a loader's address into a slice (that is the one `unsafe` step, and it
 //! stays with the platform, which knows the boot protocol), and acting on what was found (mapping
@@ -17,4 +19,6 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod acpi;
 pub mod devicetree;
+pub mod uefi;
