@@ -21,6 +21,7 @@ pub mod boot;
 pub mod cmdline;
 pub mod console;
 pub mod exit;
+pub mod interrupt;
 pub mod logger;
 pub mod memory;
 pub mod time;

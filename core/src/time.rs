@@ -4,8 +4,9 @@
 //! the platform installs it with [`set_clock`]. Conversions are done in 128-bit arithmetic so a
 //! 10 GHz counter does not overflow for centuries.
 //!
-//! Weak spot: [`sleep`] busy-waits. With no scheduler there is nothing else to run; the threads
-//! work replaces it with a timer interrupt and a halted core.
+//! [`sleep`] halts the core until a timer interrupt once the platform has installed an [`Alarm`]
+//! and an idle function with [`set_alarm`]; before that (early boot, or a platform without
+//! interrupts yet) it spins on the clock. The threads work will let other threads run instead.
 
 use core::time::Duration;
 use spin::Once;
@@ -19,7 +20,25 @@ pub trait Clock: Sync {
     fn frequency(&self) -> u64;
 }
 
+/// A one-shot timer interrupt at a deadline of the system clock (the ARM generic timer's
+/// compare value, the APIC's TSC deadline).
+pub trait Alarm: Sync {
+    /// Raises the alarm's interrupt once the clock reaches `deadline` ticks (at once if it has).
+    fn arm(&self, deadline: u64);
+    /// Cancels the alarm and quiets its interrupt; the interrupt handler calls this.
+    fn disarm(&self);
+}
+
 static CLOCK: Once<&'static dyn Clock> = Once::new();
+
+/// The alarm, and how to wait for the next interrupt with interrupts enabled (`wfi`, `sti; hlt`).
+static ALARM: Once<(&'static dyn Alarm, fn())> = Once::new();
+
+/// Installs the alarm `sleep` uses and the function that idles the core until an interrupt.
+/// Only the first call takes effect.
+pub fn set_alarm(alarm: &'static dyn Alarm, wait_for_interrupt: fn()) {
+    ALARM.call_once(|| (alarm, wait_for_interrupt));
+}
 
 /// Installs the system clock. Only the first call takes effect.
 pub fn set_clock(clock: &'static dyn Clock) {
@@ -96,20 +115,76 @@ impl core::ops::Add<Duration> for Instant {
     }
 }
 
-/// Waits at least `duration`, spinning.
+/// Waits at least `duration`: halted until the alarm fires where one is installed, else spinning.
 pub fn sleep(duration: Duration) {
     let clock = clock();
+    sleep_on(clock, ALARM.get().copied(), duration);
+}
+
+fn sleep_on(clock: &dyn Clock, alarm: Option<(&'static dyn Alarm, fn())>, duration: Duration) {
     let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
     let wait = nanos_to_ticks(nanos, clock.frequency());
     let start = clock.ticks();
+    let deadline = start.saturating_add(wait);
     while clock.ticks().wrapping_sub(start) < wait {
-        core::hint::spin_loop();
+        match alarm {
+            // Armed before idling: if the deadline passes in between, the interrupt is already
+            // pending and the wait returns at once.
+            Some((alarm, wait_for_interrupt)) => {
+                alarm.arm(deadline);
+                wait_for_interrupt();
+            }
+            None => core::hint::spin_loop(),
+        }
+    }
+    if let Some((alarm, _)) = alarm {
+        alarm.disarm();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    /// A 1 MHz clock that only moves when the fake idle function says so.
+    struct FakeClock(AtomicU64);
+    impl Clock for FakeClock {
+        fn ticks(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+        fn frequency(&self) -> u64 {
+            1_000_000
+        }
+    }
+
+    struct FakeAlarm(Mutex<Vec<String>>);
+    impl Alarm for FakeAlarm {
+        fn arm(&self, deadline: u64) {
+            self.0.lock().unwrap().push(format!("arm {deadline}"));
+        }
+        fn disarm(&self) {
+            self.0.lock().unwrap().push("disarm".into());
+        }
+    }
+
+    static SLEEP_CLOCK: FakeClock = FakeClock(AtomicU64::new(1000));
+    static SLEEP_ALARM: FakeAlarm = FakeAlarm(Mutex::new(Vec::new()));
+
+    /// An interrupt arrives: a stray one after 300 us, then the alarm at its deadline.
+    fn idle() {
+        let now = SLEEP_CLOCK.0.load(Ordering::SeqCst);
+        let next = if now < 1300 { 1300 } else { 1500 };
+        SLEEP_CLOCK.0.store(next, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn sleep_idles_until_the_alarm_and_rearms_after_stray_interrupts() {
+        sleep_on(&SLEEP_CLOCK, Some((&SLEEP_ALARM, idle)), Duration::from_micros(500));
+        assert_eq!(SLEEP_CLOCK.ticks(), 1500);
+        assert_eq!(*SLEEP_ALARM.0.lock().unwrap(), ["arm 1500", "arm 1500", "disarm"]);
+    }
 
     #[test]
     fn conversions() {
