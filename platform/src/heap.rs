@@ -15,7 +15,8 @@ static HEAP: LockedHeap<40> = LockedHeap::empty();
 ///
 /// # Safety
 /// 1. `range` is RAM that nothing else uses or will use (taken out of the frame allocator).
-/// 2. It is mapped read-write at virtual address == physical address (the direct map).
+/// 2. It is mapped read-write at the addresses `range` names (the direct map's, or on Xen PV
+///    the virtual addresses of the pages: see `runtime::Handoff::frames`).
 pub(crate) unsafe fn add_region(range: PhysRange) {
     if range.is_empty() {
         return;

@@ -9,7 +9,11 @@ use rivet_core::memory::PAGE_SIZE;
 pub(crate) struct Handoff {
     /// The boot environment's name, as `env::platform()` reports it.
     pub platform: &'static str,
-    /// Free RAM, mapped read-write at its physical address.
+    /// Free RAM, mapped read-write, at the addresses the kernel dereferences: the physical
+    /// address on native platforms (the direct map is the identity), the virtual address of the
+    /// pseudo-physical pages under Xen PV, where no mapping at the physical address exists.
+    /// Known gap: a `FrameAllocator` of virtual addresses cannot serve DMA or page tables on Xen
+    /// PV; a direct-map offset here is the planned fix.
     pub frames: FrameAllocator,
     /// The boot command line as the loader gave it (in reserved memory, or copied).
     pub command_line: &'static str,
@@ -32,7 +36,8 @@ pub(crate) fn start(mut handoff: Handoff) -> ! {
     while let Some(region) = handoff.frames.take_largest() {
         // SAFETY: the region was just removed from the frame allocator, which owned it as free
         // RAM (obligation 1), and the boot environment maps all free RAM at its physical address
-        // before calling `start` (obligation 2, the `Handoff::frames` contract).
+        // before calling `start`, at the addresses `frames` holds (obligation 2, the
+        // `Handoff::frames` contract).
         unsafe { crate::heap::add_region(region) };
     }
     if let Some(reserve) = reserve {
