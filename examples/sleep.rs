@@ -1,4 +1,5 @@
-//! Sleeps and checks the monotonic clock agrees: 100 ms asked, at least 100 ms measured.
+//! Sleeps and checks the monotonic clock agrees: 100 ms asked, at least 100 ms measured; and,
+//! where the platform has a timer interrupt, that the sleep was woken by it (halted, not spun).
 #![no_std]
 #![no_main]
 
@@ -19,6 +20,12 @@ fn main() -> i32 {
     let later = Instant::now();
     if later < start + slept {
         rivet::println!("the clock went backwards");
+        return 1;
+    }
+    let interrupts = rivet::time::alarm_interrupts();
+    rivet::println!("timer interrupts: {interrupts}");
+    if rivet::time::has_alarm() && interrupts == 0 {
+        rivet::println!("the platform has an alarm, but no timer interrupt woke the sleep");
         return 1;
     }
     rivet::println!("sleep ok");

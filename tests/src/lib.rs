@@ -146,7 +146,7 @@ pub const SCENARIOS: &[Scenario] = &[
         args: &[],
         raw_cmdline: None,
         exit_code: 0,
-        in_order: &["slept * us for 100000 us asked", "sleep ok"],
+        in_order: &["slept * us for 100000 us asked", "timer interrupts: *", "sleep ok"],
         anywhere: &[],
     },
     Scenario {

@@ -11,8 +11,15 @@ use crate::workspace::Workspace;
 
 /// Crates whose unit tests run on the host. Add a crate here when it becomes host-testable
 /// (`#![cfg_attr(not(test), no_std)]` and no target-only dependencies).
-pub const HOST_CRATES: &[&str] =
-    &["rivet-core", "rivet-bootinfo", "rivet-ns16550", "rivet-pl011", "rivet-xen-abi", "xtask"];
+pub const HOST_CRATES: &[&str] = &[
+    "rivet-core",
+    "rivet-bootinfo",
+    "rivet-ns16550",
+    "rivet-pl011",
+    "rivet-xen-abi",
+    "rivet-lapic",
+    "xtask",
+];
 
 /// The crate holding the boot tests.
 pub const BOOT_TEST_CRATE: &str = "rivet-tests";

@@ -1,4 +1,5 @@
-//! The CPU itself: its name, stopping it, and the CPUID facts the rest of the port asks for.
+//! The CPU itself: its name, stopping it, waiting for an interrupt, MSRs, and the CPUID facts
+//! the rest of the port asks for.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,6 +13,66 @@ pub fn halt_forever() -> ! {
     loop {
         x86_64::instructions::hlt();
     }
+}
+
+/// Lets interrupts in and halts until one has been handled, then masks them again.
+///
+/// One asm block, so nothing runs between `sti` and `hlt`: `sti` only takes effect after the next
+/// instruction (the "interrupt shadow"), so an interrupt already pending, or arriving in between,
+/// is taken *after* `hlt` has begun and wakes it; it cannot slip in before the `hlt` and leave
+/// the core halted with its wake-up spent.
+pub fn wait_for_interrupt() {
+    // SAFETY: interrupts are enabled only for the `hlt`; every vector that can arrive has an IDT
+    // entry (trap.rs) that saves what it clobbers and returns with `iretq`.
+    unsafe {
+        core::arch::asm!(
+            "sti",  // IF = 1 from the end of the next instruction
+            "hlt",  // wait; the interrupt handler runs and returns after this instruction
+            "cli",  // back to interrupts off, as the rest of the kernel expects
+            // Not `nomem`: the handler that ran writes memory (counters, the clock's state).
+            options(nostack)
+        )
+    };
+}
+
+/// `CPUID.01H`.ecx, the basic feature flags.
+fn basic_features_ecx() -> u32 {
+    cpuid(1).ecx
+}
+
+/// Whether the core has a local APIC (`CPUID.01H:EDX[9]`).
+pub fn has_apic() -> bool {
+    cpuid(1).edx & (1 << 9) != 0
+}
+
+/// Whether the local APIC can run in x2APIC mode, reached through MSRs (`CPUID.01H:ECX[21]`).
+pub fn has_x2apic() -> bool {
+    basic_features_ecx() & (1 << 21) != 0
+}
+
+/// Whether the APIC timer has the TSC-deadline mode (`CPUID.01H:ECX[24]`).
+pub fn has_tsc_deadline() -> bool {
+    basic_features_ecx() & (1 << 24) != 0
+}
+
+/// Reads model-specific register `msr`.
+///
+/// # Safety
+/// 1. `msr` exists on this CPU (else `rdmsr` raises #GP) and reading it has no side effect that
+///    breaks memory safety.
+pub unsafe fn read_msr(msr: u32) -> u64 {
+    // SAFETY: obligation 1 of this function.
+    unsafe { x86_64::registers::model_specific::Msr::new(msr).read() }
+}
+
+/// Writes `value` to model-specific register `msr`.
+///
+/// # Safety
+/// 1. `msr` exists on this CPU, `value` is valid for it, and the write cannot break memory safety
+///    (it does not move memory the kernel uses, e.g. the APIC page into RAM).
+pub unsafe fn write_msr(msr: u32, value: u64) {
+    // SAFETY: obligation 1 of this function.
+    unsafe { x86_64::registers::model_specific::Msr::new(msr).write(value) }
 }
 
 /// `CPUID.(EAX=leaf, ECX=0)`.

@@ -25,7 +25,10 @@ pub const DOUBLE_FAULT_IST: u16 = 0;
 pub const PAGE_FAULT_IST: u16 = 1;
 /// IST slot for NMIs and machine checks, which may arrive with any stack in any state.
 pub const NMI_IST: u16 = 2;
-const IST_STACKS: usize = 3;
+/// IST slot for external interrupts (the APIC timer): code built with the red zone (the C++
+/// libraries) may be running, and an interrupt must not push its frame over those 128 bytes.
+pub const INTERRUPT_IST: u16 = 3;
+const IST_STACKS: usize = 4;
 
 /// Bytes in each exception stack: room for core::fmt and a register report.
 pub const IST_STACK_SIZE: usize = 16 * 1024;
@@ -38,7 +41,7 @@ struct Stack(UnsafeCell<[u8; IST_STACK_SIZE]>);
 unsafe impl Sync for Stack {}
 
 /// The exception stacks. The `.bss.rivet.stack.*` section name puts them outside the `.bss` range
-/// the entry code zeroes (kernel.ld): 48 KiB nobody needs zeroed.
+/// the entry code zeroes (kernel.ld): 64 KiB nobody needs zeroed.
 #[link_section = ".bss.rivet.stack.ist"]
 static STACKS: [Stack; IST_STACKS] = [const { Stack(UnsafeCell::new([0; IST_STACK_SIZE])) }; IST_STACKS];
 

@@ -5,7 +5,7 @@
 //! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks), [`io`] (port
 //! I/O ranges) and [`xen_pv`] (the Xen PV entry, notes and hypercalls).
 //!
-//! Interrupts stay disabled throughout: there is no interrupt controller yet.
+//! Interrupts stay disabled except inside [`cpu::wait_for_interrupt`] (`sti; hlt; cli`).
 
 pub mod backtrace;
 pub mod cpu;

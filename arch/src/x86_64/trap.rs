@@ -12,11 +12,16 @@
 //! private fields and the typed entries make one loop impossible, so the gates are set through the
 //! table's documented `#[repr(C)]` layout: 256 16-byte gates in vector order.
 //!
-//! Vectors 32–255 stay not-present: with interrupts disabled only a stray `int n` reaches them,
-//! which the CPU reports as a #GP or #NP naming the vector in its error code.
+//! Interrupts: [`TIMER_VECTOR`] and [`SPURIOUS_VECTOR`] (the local APIC's) each have a stub that
+//! pushes its vector and joins `rivet_interrupt_common`, which saves the caller-saved registers on
+//! its own IST stack (the interrupted code may use the red zone), records the vector for the
+//! controller's `claim` ([`entered_vector`]), calls [`rivet_core::interrupt::handle`] and returns
+//! with `iretq`. The other vectors up to 255 stay not-present: only a stray `int n` reaches them,
+//! which the CPU reports as a #GP or #NP naming the vector in its error code. Weak spot: the entry saves no SSE/x87
+//! state (the kernel is soft-float); the C++ work must add it if handlers ever use those.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use rivet_core::console::print_emergency;
 use spin::Once;
 use x86_64::structures::idt::{Entry, HandlerFunc, InterruptDescriptorTable};
@@ -147,7 +152,93 @@ rivet_trap_common:
     options(att_syntax)
 );
 
+core::arch::global_asm!(
+    r#"
+    .section .text.rivet.trap, "ax"
+/*
+ * rivet_interrupt_timer, _spurious: one entry per vector; push it and join the common part.
+ */
+    .balign 16
+    .globl rivet_interrupt_timer
+rivet_interrupt_timer:
+    pushq   ${timer}
+    jmp     rivet_interrupt_common
+    .balign 16
+    .globl rivet_interrupt_spurious
+rivet_interrupt_spurious:
+    pushq   ${spurious}
+    jmp     rivet_interrupt_common
+/*
+ * rivet_interrupt_common: dispatch the interrupt whose vector is at [rsp], then resume.
+ *   On entry: on the interrupt IST stack (16-aligned by the CPU); rip, cs, rflags, rsp, ss and
+ *   the vector pushed (48 bytes); interrupts off (interrupt gate). 9 pushes (72 bytes) and the
+ *   8-byte pad make 128: the call is 16-aligned. Preserves every register (the callee-saved ones
+ *   by the ABI) and drops the vector before `iretq`.
+ */
+rivet_interrupt_common:
+    pushq   %rax
+    pushq   %rcx
+    pushq   %rdx
+    pushq   %rsi
+    pushq   %rdi
+    pushq   %r8
+    pushq   %r9
+    pushq   %r10
+    pushq   %r11
+    movq    72(%rsp), %rdi                 /* argument: the vector the stub pushed */
+    subq    $8, %rsp                       /* keep the call 16-aligned */
+    cld                                    /* the ABI wants DF clear; the interrupted code may not */
+    call    rivet_x86_interrupt
+    addq    $8, %rsp
+    popq    %r11
+    popq    %r10
+    popq    %r9
+    popq    %r8
+    popq    %rdi
+    popq    %rsi
+    popq    %rdx
+    popq    %rcx
+    popq    %rax
+    addq    $8, %rsp                       /* the vector */
+    iretq
+"#,
+    timer = const TIMER_VECTOR,
+    spurious = const SPURIOUS_VECTOR,
+    options(att_syntax)
+);
+
+/// The local APIC timer's vector: high, so it outranks the device interrupts to come.
+pub const TIMER_VECTOR: u8 = 0xef;
+/// The local APIC's spurious-interrupt vector (low four bits set, as older APICs require).
+pub const SPURIOUS_VECTOR: u8 = 0xff;
+
+/// No interrupt is being handled.
+const NO_VECTOR: u32 = u32::MAX;
+/// The vector whose entry is running (interrupt gates keep handlers from nesting). One core for
+/// now; SMP makes it per-core data.
+static ENTERED_VECTOR: AtomicU32 = AtomicU32::new(NO_VECTOR);
+
+/// The vector of the interrupt being handled, for the interrupt controller's `claim`: the CPU
+/// tells the entry stub, and the stub records it here before calling
+/// [`rivet_core::interrupt::handle`]. `None` outside an interrupt handler.
+pub fn entered_vector() -> Option<u8> {
+    u8::try_from(ENTERED_VECTOR.load(Ordering::Relaxed)).ok()
+}
+
+/// Called by `rivet_interrupt_common`, interrupts off: claims, runs and completes the interrupt.
+#[no_mangle]
+extern "C" fn rivet_x86_interrupt(vector: u64) {
+    ENTERED_VECTOR.store(vector as u32, Ordering::Relaxed);
+    // Without a controller nothing can be claimed or acknowledged; the interrupt is dropped.
+    let _ = rivet_core::interrupt::handle();
+    ENTERED_VECTOR.store(NO_VECTOR, Ordering::Relaxed);
+}
+
 extern "C" {
+    /// The timer vector's interrupt entry.
+    static rivet_interrupt_timer: u8;
+    /// The spurious vector's interrupt entry.
+    static rivet_interrupt_spurious: u8;
     /// The first entry stub; stub `n` is at `rivet_trap_stubs + n * STUB_SIZE`.
     static rivet_trap_stubs: u8;
 }
@@ -186,6 +277,19 @@ pub fn init() {
                 // a stack used by no other vector.
                 unsafe { options.set_stack_index(index) };
             }
+        }
+        let entries = [
+            (TIMER_VECTOR, &raw const rivet_interrupt_timer),
+            (SPURIOUS_VECTOR, &raw const rivet_interrupt_spurious),
+        ];
+        for (vector, entry) in entries {
+            // SAFETY: the entry is an interrupt entry point for a vector without an error code
+            // that preserves every register and returns with `iretq`.
+            let options =
+                unsafe { gates[usize::from(vector)].set_handler_addr(VirtAddr::new(entry as u64)) };
+            // SAFETY: gdt::init (above) loaded a TSS whose IST slot INTERRUPT_IST holds the top
+            // of a stack used only by these vectors, which cannot nest (interrupt gates).
+            unsafe { options.set_stack_index(super::gdt::INTERRUPT_IST) };
         }
         idt
     });

@@ -12,7 +12,9 @@
 //! 6. memory: RAM from the start info's memory map (type 1), minus page 0, the kernel image and
 //!    everything the loader handed over; new page tables mapping the image W^X at its high
 //!    address and all RAM but page 0 and the image read-write, no-execute at its physical address;
-//! 7. the common start-up in `runtime.rs`, which ends in `main`.
+//! 7. the local APIC (`apic.rs`): the legacy PICs masked, the APIC as interrupt controller and
+//!    its timer as `sleep`'s alarm;
+//! 8. the common start-up in `runtime.rs`, which ends in `main`.
 //!
 //! Nothing on this path waits or calibrates: boot time is the time to run it.
 //!
@@ -20,6 +22,7 @@
 //! RAM), so a loader that later reuses that memory would change it; modules are only reserved,
 //! not mapped (nothing uses them yet); the RSDP is ignored until there is an interrupt controller.
 
+mod apic;
 mod start_info;
 
 use rivet_arch::cpu::halt_forever;
@@ -79,6 +82,7 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
         Ok(frames) => frames,
         Err(e) => fail(e),
     };
+    apic::init();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
@@ -198,6 +202,12 @@ fn set_up_memory(info: &StartInfo, kernel: &core::ops::Range<u64>) -> Result<Fra
             table.map(page, page, PAGE_SIZE, Attributes::READ_ONLY, &mut table_frames)?;
         }
         page += PAGE_SIZE;
+    }
+    // The local APIC's page, when it is reached through MMIO (xAPIC).
+    if let Some(page) = apic::xapic_page() {
+        if table.translate(page).is_none() {
+            table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
+        }
     }
     // SAFETY: the tree is a PML4 from `Format` (obligation 1) mapping the image with
     // `map_kernel_image` (code, statics and the boot stack, which this code runs on) and, at their

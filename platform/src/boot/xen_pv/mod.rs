@@ -41,7 +41,7 @@ use rivet_core::exit::BAD_BOOT_INPUT;
 use rivet_core::memory::frame::FrameAllocator;
 use rivet_core::memory::map::{MapError, MemoryMap};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
-use rivet_core::time::Clock;
+use rivet_core::time::{Alarm, Clock};
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::{
     pvclock, selector, start_info, PhysdevSetIopl, SchedShutdown, SharedInfo, StartInfo,
@@ -88,6 +88,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
         Err(e) => fail(e),
     };
     init_clock(boot.shared_info_mfn);
+    rivet_core::time::set_alarm(&NO_ALARM, core::hint::spin_loop);
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
@@ -214,6 +215,25 @@ impl Clock for XenClock {
     fn frequency(&self) -> u64 {
         self.frequency.load(Ordering::Relaxed)
     }
+}
+
+/// `sleep`'s stand-in alarm under PV: no timer interrupt yet (a PV guest has no APIC; event
+/// channels and the Xen vCPU timer are the Xen work's), so `sleep` spins on the TSC. It only says
+/// so, once, at the first sleep (the logger does not exist yet when the platform is set up);
+/// `rivet::time::has_alarm()` stays false.
+struct NoAlarm;
+
+static NO_ALARM: NoAlarm = NoAlarm;
+static NO_ALARM_LOGGED: AtomicBool = AtomicBool::new(false);
+
+impl Alarm for NoAlarm {
+    fn arm(&self, _deadline: u64) {
+        if !NO_ALARM_LOGGED.swap(true, Ordering::Relaxed) {
+            log::debug!("time: Xen PV: no timer interrupt yet (no event channels); sleep spins");
+        }
+    }
+
+    fn disarm(&self) {}
 }
 
 /// Maps the shared info page and takes the TSC frequency from vCPU 0's pvclock record.
