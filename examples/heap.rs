@@ -28,7 +28,10 @@ fn fill(buffer: &mut [u8], seed: u64) {
 }
 
 fn check(buffer: &[u8], seed: u64) -> bool {
-    buffer.iter().enumerate().all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
+    buffer
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == (seed as usize).wrapping_add(i.wrapping_mul(31)) as u8)
 }
 
 fn main() -> i32 {
@@ -51,7 +54,10 @@ fn main() -> i32 {
             let victim = (rng.next() as usize) % live.len();
             let (buffer, seed) = live.swap_remove(victim);
             if !check(&buffer, seed) {
-                rivet::println!("heap: buffer of {} bytes from round {seed} was corrupted", buffer.len());
+                rivet::println!(
+                    "heap: buffer of {} bytes from round {seed} was corrupted",
+                    buffer.len()
+                );
                 return 1;
             }
         }

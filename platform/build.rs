@@ -8,7 +8,8 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     let target = env::var("TARGET").expect("cargo sets TARGET");
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let script = manifest.join("..").join("targets").join(&target).join("kernel.ld");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     if script.exists() {

@@ -176,7 +176,8 @@ mod tests {
     /// Round trip against a simple quoting scheme, as the host tool produces.
     #[test]
     fn round_trips_single_quoted_words() {
-        let inputs = ["plain", "with space", "it's", "\"dq\"", "back\\slash", "", "--", "tab\there"];
+        let inputs =
+            ["plain", "with space", "it's", "\"dq\"", "back\\slash", "", "--", "tab\there"];
         let quoted: Vec<String> =
             inputs.iter().map(|w| format!("'{}'", w.replace('\'', r"'\''"))).collect();
         assert_eq!(words(&quoted.join(" ")), inputs);

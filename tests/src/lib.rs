@@ -112,11 +112,7 @@ pub const SCENARIOS: &[Scenario] = &[
         args: &[],
         raw_cmdline: None,
         exit_code: 101,
-        in_order: &[
-            "*panicked at examples/panic.rs:*",
-            "*backtrace:*",
-            "*#0 0x*",
-        ],
+        in_order: &["*panicked at examples/panic.rs:*", "*backtrace:*", "*#0 0x*"],
         anywhere: &["*deliberate panic: the answer is 42*"],
     },
     Scenario {
@@ -230,11 +226,9 @@ pub fn check(
         Outcome::Exited(code) if *code == scenario.exit_code => {
             check_console(scenario, platform, console)
         }
-        other => Err(format!(
-            "expected exit code {}, got: {}",
-            scenario.exit_code,
-            other.describe()
-        )),
+        other => {
+            Err(format!("expected exit code {}, got: {}", scenario.exit_code, other.describe()))
+        }
     }
 }
 
@@ -255,9 +249,7 @@ static IMAGES: Mutex<Option<HashMap<ImageKey, Result<PathBuf, String>>>> = Mutex
 
 /// The image of `example` for `machine`, built on first use.
 pub fn image_for(ws: &Workspace, machine: &Machine, example: &str) -> Result<PathBuf, String> {
-    let mut images = IMAGES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut images = IMAGES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let key = (machine.triple.clone(), example.to_owned(), machine.image);
     images
         .get_or_insert_with(HashMap::new)
@@ -280,10 +272,7 @@ pub fn image_for(ws: &Workspace, machine: &Machine, example: &str) -> Result<Pat
 /// Builds (if needed) and boots one scenario on one machine; the error carries the transcript.
 pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(), String> {
     let image = image_for(ws, machine, scenario.example).map_err(|e| {
-        format!(
-            "building `{}` for {} failed:\n{e}",
-            scenario.example, machine.triple
-        )
+        format!("building `{}` for {} failed:\n{e}", scenario.example, machine.triple)
     })?;
     let owned = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
     let settings = LaunchSettings {
@@ -312,14 +301,7 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         &report.outcome,
         &machine.test.strip_prefix(&report.console),
     )
-    .map_err(|why| {
-        format!(
-            "{} on {}: {why}\n{}",
-            scenario.name,
-            machine.name,
-            report.transcript()
-        )
-    })
+    .map_err(|why| format!("{} on {}: {why}\n{}", scenario.name, machine.name, report.transcript()))
 }
 
 #[cfg(test)]
@@ -350,27 +332,21 @@ mod tests {
         assert_eq!(check_console(hello, "x86_64/pvh", good), Ok(()));
         assert!(check_console(hello, "aarch64/virt", good).is_err());
         let swapped = "Hello from Rivet on x86_64/pvh\ntwo words\none\nit's \"quoted\"\n--flag\n";
-        assert!(check_console(hello, "x86_64/pvh", swapped)
-            .unwrap_err()
-            .contains("not after"));
+        assert!(check_console(hello, "x86_64/pvh", swapped).unwrap_err().contains("not after"));
         let panic = scenario("panic");
         let console = "panicked at examples/panic.rs:9:5:\ndeliberate panic: the answer is 42\nbacktrace:\n  #0 0xffffffff80001234\n";
         assert_eq!(check(panic, "p", &Outcome::Exited(101), console), Ok(()));
         assert!(check(panic, "p", &Outcome::Exited(102), console)
             .unwrap_err()
             .contains("expected exit code 101"));
-        assert!(check(panic, "p", &Outcome::GuestReset, console)
-            .unwrap_err()
-            .contains("reset"));
+        assert!(check(panic, "p", &Outcome::GuestReset, console).unwrap_err().contains("reset"));
     }
 
     #[test]
     fn scenarios_are_well_formed() {
-        let manifest = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/Cargo.toml"
-        ))
-        .unwrap();
+        let manifest =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/Cargo.toml"))
+                .unwrap();
         let mut names = std::collections::HashSet::new();
         for s in SCENARIOS {
             assert!(names.insert(s.name), "two scenarios named {}", s.name);

@@ -34,10 +34,9 @@ fn main() {
                 }
             }
             for machine in machines.all() {
-                if only
-                    .as_ref()
-                    .is_some_and(|only| !only.contains(&machine.name) && !only.contains(&machine.id))
-                {
+                if only.as_ref().is_some_and(|only| {
+                    !only.contains(&machine.name) && !only.contains(&machine.id)
+                }) {
                     continue;
                 }
                 for scenario in SCENARIOS {

@@ -95,9 +95,7 @@ pub fn prepare(
 ) -> Result<Prepared, Error> {
     // Boot tests run two at a time in one process: one fetch or dump of the same files at once.
     static FETCHING: Mutex<()> = Mutex::new(());
-    let _fetching = FETCHING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _fetching = FETCHING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut prepared = Prepared::default();
     for (name, spec) in &machine.assets {
         let mut file = asset(ws, name, spec)?;
@@ -106,27 +104,16 @@ pub fn prepare(
             std::fs::copy(&file, &copy).map_err(|e| io(&copy, e))?;
             file = copy;
         }
-        prepared
-            .values
-            .insert(format!("asset:{name}"), file.display().to_string());
+        prepared.values.insert(format!("asset:{name}"), file.display().to_string());
     }
     if let Some(spec) = &machine.dtb {
         let args = machine
-            .expand_args(
-                &spec.args,
-                launch,
-                &ws.root,
-                &ws.target_dir,
-                &prepared.values,
-                false,
-            )
+            .expand_args(&spec.args, launch, &ws.root, &ws.target_dir, &prepared.values, false)
             .map_err(Error::Usage)?;
         let base = dumped_dts(ws, machine, &args)?;
         let overlay_path = ws.machines_dir().join(&spec.overlay);
         let overlay = std::fs::read_to_string(&overlay_path).map_err(|e| io(&overlay_path, e))?;
-        let image_size = std::fs::metadata(&launch.image)
-            .map_err(|e| io(&launch.image, e))?
-            .len();
+        let image_size = std::fs::metadata(&launch.image).map_err(|e| io(&launch.image, e))?.len();
         let accel = launch.accel.as_deref();
         let merged = merge_overlay(&base, &overlay, &|name| match name {
             "image_size" => Some(format!("{image_size:#x}")),
@@ -138,15 +125,10 @@ pub fn prepare(
         let (dts, dtb) = (dir.join("machine.dts"), dir.join("machine.dtb"));
         std::fs::write(&dts, merged).map_err(|e| io(&dts, e))?;
         debian::run(
-            Command::new("dtc")
-                .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
-                .arg(&dtb)
-                .arg(&dts),
+            Command::new("dtc").args(["-q", "-I", "dts", "-O", "dtb", "-o"]).arg(&dtb).arg(&dts),
         )
         .map_err(|e| Error::Tool(format!("{e} (ci/setup.sh installs device-tree-compiler)")))?;
-        prepared
-            .values
-            .insert("dtb".into(), dtb.display().to_string());
+        prepared.values.insert("dtb".into(), dtb.display().to_string());
     }
     Ok(prepared)
 }
@@ -169,12 +151,8 @@ fn dumped_dts(ws: &Workspace, machine: &Machine, args: &[String]) -> Result<Stri
             .args(["-display", "none", "-machine"])
             .arg(format!("dumpdtb={}", dtb.display())),
     )?;
-    let text = debian::run(
-        Command::new("dtc")
-            .args(["-q", "-I", "dtb", "-O", "dts"])
-            .arg(&dtb),
-    )
-    .map_err(|e| Error::Tool(format!("{e} (ci/setup.sh installs device-tree-compiler)")))?;
+    let text = debian::run(Command::new("dtc").args(["-q", "-I", "dtb", "-O", "dts"]).arg(&dtb))
+        .map_err(|e| Error::Tool(format!("{e} (ci/setup.sh installs device-tree-compiler)")))?;
     std::fs::write(&dts, &text).map_err(|e| io(&dts, e))?;
     Ok(text)
 }
@@ -256,10 +234,7 @@ pub fn asset(ws: &Workspace, name: &str, spec: &AssetSpec) -> Result<PathBuf, Er
                 "asset `{name}`: {} files match {}: {}",
                 many.len(),
                 spec.path,
-                many.iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             )))
         }
     };
@@ -301,10 +276,7 @@ fn gunzip_cached(gz: &Path, out: &Path) -> Result<PathBuf, Error> {
             .status()
             .map_err(|e| Error::Tool(format!("cannot run gzip: {e}")))?;
         if !status.success() {
-            return Err(Error::Tool(format!(
-                "gzip -dc {} failed ({status})",
-                gz.display()
-            )));
+            return Err(Error::Tool(format!("gzip -dc {} failed ({status})", gz.display())));
         }
         std::fs::rename(&partial, out).map_err(|e| io(out, e))?;
     }
@@ -331,9 +303,7 @@ mod tests {
         assert!(merged.contains("reg = <0x0 0x60000000 0x0 0x1234>;"));
         assert!(merged.contains(r#"bootargs = "a \"b\" c\\d";"#));
         assert!(merged.contains("cpus = <1>;"));
-        assert!(merge_overlay(base, "${nope}", &lookup)
-            .unwrap_err()
-            .contains("${nope}"));
+        assert!(merge_overlay(base, "${nope}", &lookup).unwrap_err().contains("${nope}"));
         assert!(merge_overlay(base, "${image_size", &lookup).is_err());
     }
 
@@ -363,12 +333,9 @@ mod tests {
                 .arg(dir.join("m.dts")),
         )
         .unwrap();
-        let back = debian::run(
-            Command::new("dtc")
-                .args(["-q", "-I", "dtb", "-O", "dts"])
-                .arg(&dtb),
-        )
-        .unwrap();
+        let back =
+            debian::run(Command::new("dtc").args(["-q", "-I", "dtb", "-O", "dts"]).arg(&dtb))
+                .unwrap();
         assert!(back.contains("compatible = \"xen,domain\";"), "{back}");
         assert!(back.contains("bootargs = \"x=\\\"1\\\"\";"), "{back}");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -387,14 +354,8 @@ mod tests {
             copy: false,
         };
         assert_eq!(asset(&ws, "m", &spec).unwrap(), Path::new(here));
-        let missing = AssetSpec {
-            path: "/nonexistent/file".into(),
-            ..spec.clone()
-        };
-        assert!(asset(&ws, "m", &missing)
-            .unwrap_err()
-            .to_string()
-            .contains("/nonexistent/file"));
+        let missing = AssetSpec { path: "/nonexistent/file".into(), ..spec.clone() };
+        assert!(asset(&ws, "m", &missing).unwrap_err().to_string().contains("/nonexistent/file"));
         let mut prepared = Prepared::default();
         let dir = prepared.scratch(&ws).unwrap();
         assert!(dir.is_dir());
@@ -403,10 +364,8 @@ mod tests {
         assert!(!dir.exists(), "scratch directory removed on drop");
         // A directory left by a process that is gone is removed by the next run.
         let tmp = std::env::temp_dir().join(format!("rivet-stale-{}", std::process::id()));
-        let (stale, live) = (
-            tmp.join("run-4294967295-0"),
-            tmp.join(format!("run-{}-9", std::process::id())),
-        );
+        let (stale, live) =
+            (tmp.join("run-4294967295-0"), tmp.join(format!("run-{}-9", std::process::id())));
         std::fs::create_dir_all(&stale).unwrap();
         std::fs::create_dir_all(&live).unwrap();
         remove_stale(&tmp);
@@ -420,11 +379,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let plain = dir.join("xen");
         std::fs::write(&plain, b"multiboot kernel").unwrap();
-        let status = Command::new("gzip")
-            .arg("-kf")
-            .arg(&plain)
-            .status()
-            .unwrap();
+        let status = Command::new("gzip").arg("-kf").arg(&plain).status().unwrap();
         assert!(status.success());
         std::fs::remove_file(&plain).unwrap();
         let out = gunzip_cached(&dir.join("xen.gz"), &dir.join("out/xen")).unwrap();

@@ -64,11 +64,7 @@ fn extract_vmlinux(vmlinuz: &Path, out: &Path) -> Result<(), Error> {
         .stdin(Stdio::piped())
         .stdout(file)
         .spawn()
-        .map_err(|e| {
-            Error::Tool(format!(
-                "cannot run xz: {e} (ci/setup.sh installs xz-utils)"
-            ))
-        })?;
+        .map_err(|e| Error::Tool(format!("cannot run xz: {e} (ci/setup.sh installs xz-utils)")))?;
     let mut stdin = xz.stdin.take().expect("piped stdin");
     let payload = data[at..].to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&payload));
@@ -76,10 +72,7 @@ fn extract_vmlinux(vmlinuz: &Path, out: &Path) -> Result<(), Error> {
     // xz stops reading after the stream: a broken pipe on the trailing bytes is expected.
     let _ = writer.join();
     if !status.success() {
-        return Err(Error::Tool(format!(
-            "xz -d of {} failed ({status})",
-            vmlinuz.display()
-        )));
+        return Err(Error::Tool(format!("xz -d of {} failed ({status})", vmlinuz.display())));
     }
     Ok(())
 }
@@ -207,12 +200,7 @@ pub fn prepare(ws: &Workspace, linux: &LinuxBaseline) -> Result<Baseline, Error>
         .map_err(|e| Error::Tool(format!("{}: {e}", initrd.display())))?;
     std::fs::write(&package_file, &package)
         .map_err(|e| Error::Tool(format!("{}: {e}", package_file.display())))?;
-    Ok(Baseline {
-        kernel,
-        initrd,
-        shipped_kernel: vmlinuz,
-        package,
-    })
+    Ok(Baseline { kernel, initrd, shipped_kernel: vmlinuz, package })
 }
 
 /// The unpacked `boot/vmlinuz-*` in a cache directory.
@@ -221,11 +209,7 @@ fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
         .ok()?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-"))
-        })
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz-")))
 }
 
 #[cfg(test)]
@@ -235,15 +219,9 @@ mod tests {
     #[test]
     fn finds_kernel_package() {
         let out = "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n";
-        assert_eq!(
-            kernel_package(out).as_deref(),
-            Some("linux-image-6.1.0-56-amd64")
-        );
+        assert_eq!(kernel_package(out).as_deref(), Some("linux-image-6.1.0-56-amd64"));
         let foreign = "linux-image-arm64:arm64\n  Depends: linux-image-6.1.0-56-arm64:arm64\n  Depends: foo\n";
-        assert_eq!(
-            kernel_package(foreign).as_deref(),
-            Some("linux-image-6.1.0-56-arm64")
-        );
+        assert_eq!(kernel_package(foreign).as_deref(), Some("linux-image-6.1.0-56-arm64"));
         assert_eq!(kernel_package("linux-image-amd64\n"), None);
     }
 
@@ -279,24 +257,12 @@ mod tests {
         else {
             return;
         };
-        cpio.stdin
-            .take()
-            .unwrap()
-            .write_all(&initramfs(b"bb"))
-            .unwrap();
+        cpio.stdin.take().unwrap().write_all(&initramfs(b"bb")).unwrap();
         let out = cpio.wait_with_output().unwrap();
         let listed = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             listed.lines().collect::<Vec<_>>(),
-            [
-                "bin",
-                "dev",
-                "proc",
-                "sys",
-                "dev/console",
-                "bin/busybox",
-                "init"
-            ]
+            ["bin", "dev", "proc", "sys", "dev/console", "bin/busybox", "init"]
         );
     }
 }

@@ -45,11 +45,8 @@ pub struct Options {
 pub fn parse_boot_line(console: &str) -> Option<f64> {
     let line = console.lines().find(|l| l.contains(BOOT_LINE))?;
     let rest = &line[line.find(BOOT_LINE)? + BOOT_LINE.len()..];
-    let number: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
+    let number: String =
+        rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     let after = rest.trim_start()[number.len()..].trim_start();
     if !after.starts_with("us") && !after.starts_with("µs") {
         return None;
@@ -65,20 +62,14 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
     sorted.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
     let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    })
+    Some(if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 })
 }
 
 /// QEMU's `-m` size in MiB for a size string (`128M`, `1G`, `64`).
 pub fn mebibytes(size: &str) -> Option<u32> {
     let size = size.trim();
-    let (digits, unit) = size.split_at(
-        size.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(size.len()),
-    );
+    let (digits, unit) =
+        size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
     let n: u32 = digits.parse().ok()?;
     match unit.to_ascii_uppercase().as_str() {
         "" | "M" | "MB" | "MIB" => Some(n),
@@ -153,34 +144,22 @@ impl Subject<'_> {
 
     /// Wall time to the marker, in milliseconds.
     fn time(&self, ws: &Workspace, timeout: Duration) -> Result<f64, String> {
-        let report = self
-            .boot(ws, None, timeout, true)
-            .map_err(|e| e.to_string())?;
-        report
-            .marker_at
-            .map(|at| at.as_secs_f64() * 1e3)
-            .ok_or_else(|| {
-                format!(
-                    "no `{}` on the console: {}",
-                    self.marker,
-                    report.outcome.describe()
-                )
-            })
+        let report = self.boot(ws, None, timeout, true).map_err(|e| e.to_string())?;
+        report.marker_at.map(|at| at.as_secs_f64() * 1e3).ok_or_else(|| {
+            format!("no `{}` on the console: {}", self.marker, report.outcome.describe())
+        })
     }
 
     /// Whether it boots to the marker with `mib` of RAM (`Err` says why not).
     fn boots_with(&self, ws: &Workspace, mib: u32, timeout: Duration) -> Result<(), String> {
-        let report = self
-            .boot(ws, Some(format!("{mib}M")), timeout, true)
-            .map_err(|e| e.to_string())?;
+        let report =
+            self.boot(ws, Some(format!("{mib}M")), timeout, true).map_err(|e| e.to_string())?;
         match (&report.marker_at, &report.outcome) {
             (Some(_), _) => Ok(()),
             (None, Outcome::QemuFailed(why)) => Err(format!("QEMU refused: {why}")),
-            (None, outcome) => Err(format!(
-                "no `{}` on the console ({})",
-                self.marker,
-                outcome.describe()
-            )),
+            (None, outcome) => {
+                Err(format!("no `{}` on the console ({})", self.marker, outcome.describe()))
+            }
         }
     }
 
@@ -206,20 +185,14 @@ impl Subject<'_> {
             );
             result
         });
-        Ok((
-            smallest,
-            below.map(|(n, why)| format!("at {n} MiB: {}", first_line(&why))),
-        ))
+        Ok((smallest, below.map(|(n, why)| format!("at {n} MiB: {}", first_line(&why)))))
     }
 }
 
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     if line.len() > 160 {
-        format!(
-            "{}…",
-            &line[..line.char_indices().nth(160).map_or(line.len(), |(i, _)| i)]
-        )
+        format!("{}…", &line[..line.char_indices().nth(160).map_or(line.len(), |(i, _)| i)])
     } else {
         line.to_owned()
     }
@@ -302,10 +275,7 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
     }
     let (rivet_boot, linux_boot) = (median(&rivet_ms), median(&linux_ms));
 
-    let debug = Subject {
-        cmdline: "rivet.log=debug --".into(),
-        ..rivet.clone()
-    };
+    let debug = Subject { cmdline: "rivet.log=debug --".into(), ..rivet.clone() };
     let mut guest_us = Vec::new();
     for _ in 0..options.runs {
         match debug.boot(ws, None, rivet_timeout, false) {
@@ -327,10 +297,7 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
     // The same line under `-icount shift=0`: QEMU's virtual clock advances 1 ns per guest
     // instruction, so the figure counts the kernel's work and not TCG's translation of code it
     // has not seen yet (which dominates the plain TCG figure above). One run: it is exact.
-    let icount = Subject {
-        extra_args: vec!["-icount".into(), "shift=0".into()],
-        ..debug.clone()
-    };
+    let icount = Subject { extra_args: vec!["-icount".into(), "shift=0".into()], ..debug.clone() };
     let guest_icount = match icount.boot(ws, None, rivet_timeout, false) {
         Ok(report) => parse_boot_line(&report.console),
         Err(e) => {
@@ -380,18 +347,13 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
     // Linux's image: the kernel as shipped (compressed vmlinuz) plus the initramfs.
     let linux_size = match &linux {
         Some(Ok(b)) => {
-            let k = std::fs::metadata(&b.shipped_kernel)
-                .map(|m| m.len())
-                .unwrap_or(0);
+            let k = std::fs::metadata(&b.shipped_kernel).map(|m| m.len()).unwrap_or(0);
             let i = std::fs::metadata(&b.initrd).map(|m| m.len()).unwrap_or(0);
             Some((k, i))
         }
         _ => None,
     };
-    text.push_str(&format!(
-        "  {:<34} {:>16} {:>16} {:>12}\n",
-        "", "Rivet", "Linux", "Linux/Rivet"
-    ));
+    text.push_str(&format!("  {:<34} {:>16} {:>16} {:>12}\n", "", "Rivet", "Linux", "Linux/Rivet"));
     text.push_str(&format!(
         "  {:<34} {:>16} {:>16} {:>12}\n",
         "image size (bytes)",
@@ -425,11 +387,7 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
         "  {:<34} {:>16} {:>16} {:>12}\n",
         "minimum memory (-m)",
         mem(rivet_mib, options.min_memory),
-        if linux_subject.is_some() {
-            mem(linux_mib, options.min_memory)
-        } else {
-            "—".to_owned()
-        },
+        if linux_subject.is_some() { mem(linux_mib, options.min_memory) } else { "—".to_owned() },
         ratio(linux_mib, rivet_mib)
     ));
     match &linux {
@@ -439,11 +397,7 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
             machine.linux.as_ref().map_or("", |l| l.kernel.as_str()),
             linux_size.map_or(0, |s| s.0),
             linux_size.map_or(0, |s| s.1),
-            machine
-                .linux
-                .as_ref()
-                .map(Baseline::cmdline)
-                .unwrap_or_default()
+            machine.linux.as_ref().map(Baseline::cmdline).unwrap_or_default()
         )),
         Some(Err(e)) => text.push_str(&format!("  Linux baseline unavailable: {e}\n")),
         None if options.baseline => {
@@ -513,14 +467,8 @@ mod tests {
             parse_boot_line("x\n[debug] boot: first instruction to main took 123.45us\n"),
             Some(123.45)
         );
-        assert_eq!(
-            parse_boot_line("boot: first instruction to main took 87 us (tsc)"),
-            Some(87.0)
-        );
-        assert_eq!(
-            parse_boot_line("boot: first instruction to main took 3ms"),
-            None
-        );
+        assert_eq!(parse_boot_line("boot: first instruction to main took 87 us (tsc)"), Some(87.0));
+        assert_eq!(parse_boot_line("boot: first instruction to main took 3ms"), None);
         assert_eq!(parse_boot_line("hello"), None);
     }
 

@@ -75,14 +75,8 @@ mod tests {
     #[test]
     fn build_uses_separator_only_when_needed() {
         assert_eq!(build(&[], &strings(&["a", "b c"])), "a 'b c'");
-        assert_eq!(
-            build(&strings(&["rivet.log=debug"]), &strings(&["a"])),
-            "rivet.log=debug -- a"
-        );
-        assert_eq!(
-            build(&strings(&["rivet.log=debug"]), &[]),
-            "rivet.log=debug --"
-        );
+        assert_eq!(build(&strings(&["rivet.log=debug"]), &strings(&["a"])), "rivet.log=debug -- a");
+        assert_eq!(build(&strings(&["rivet.log=debug"]), &[]), "rivet.log=debug --");
         assert_eq!(build(&[], &strings(&["--", "x"])), "-- -- x");
         assert_eq!(build(&[], &[]), "");
     }
@@ -91,10 +85,7 @@ mod tests {
     fn build_then_parse_round_trips() {
         let cases: &[(&[&str], &[&str])] = &[
             (&[], &["a", "b c"]),
-            (
-                &["rivet.log=debug", "x=1"],
-                &["", "it's", "tab\there", "--", "back\\slash", "\"q\""],
-            ),
+            (&["rivet.log=debug", "x=1"], &["", "it's", "tab\there", "--", "back\\slash", "\"q\""]),
             (&[], &["--"]),
             (&["p"], &[]),
             (&[], &["ünïcode ✓", "new\nline"]),

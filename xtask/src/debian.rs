@@ -77,11 +77,7 @@ pub fn find(root: &Path, pattern: &str) -> Vec<PathBuf> {
                 continue;
             };
             for entry in entries.filter_map(Result::ok) {
-                if entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| glob(component, n))
-                {
+                if entry.file_name().to_str().is_some_and(|n| glob(component, n)) {
                     next.push(entry.path());
                 }
             }
@@ -136,9 +132,7 @@ pub fn resolve_dependency(meta: &str, deb_arch: &str, pattern: &str) -> Result<S
     eprintln!("[xtask] apt-cache knows no {meta}: apt-get update");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     ask().ok_or_else(|| {
-        Error::Tool(format!(
-            "apt-cache depends {meta} names no package matching `{pattern}`"
-        ))
+        Error::Tool(format!("apt-cache depends {meta} names no package matching `{pattern}`"))
     })
 }
 
@@ -148,14 +142,10 @@ pub fn fetch(dir: &Path, package: &str, deb_arch: &str) -> Result<(), Error> {
     let prefix = format!("{package}_");
     let suffix = format!("_{deb_arch}.deb");
     let existing = |dir: &Path| {
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                name.starts_with(&prefix) && name.ends_with(&suffix)
-            })
+        std::fs::read_dir(dir).ok()?.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with(&prefix) && name.ends_with(&suffix)
+        })
     };
     let deb = match existing(dir) {
         Some(deb) => deb,
@@ -163,21 +153,13 @@ pub fn fetch(dir: &Path, package: &str, deb_arch: &str) -> Result<(), Error> {
             ensure_architecture(deb_arch)?;
             let name = qualified(package, deb_arch);
             eprintln!("[xtask] apt-get download {name}");
-            run(Command::new("apt-get")
-                .args(["download", "-qq", &name])
-                .current_dir(dir))?;
+            run(Command::new("apt-get").args(["download", "-qq", &name]).current_dir(dir))?;
             existing(dir).ok_or_else(|| {
-                Error::Tool(format!(
-                    "apt-get download {name} left no .deb in {}",
-                    dir.display()
-                ))
+                Error::Tool(format!("apt-get download {name} left no .deb in {}", dir.display()))
             })?
         }
     };
-    run(Command::new("dpkg")
-        .arg("-x")
-        .arg(&deb)
-        .arg(dir.join("root")))?;
+    run(Command::new("dpkg").arg("-x").arg(&deb).arg(dir.join("root")))?;
     Ok(())
 }
 
@@ -188,10 +170,7 @@ mod tests {
     #[test]
     fn follows_metapackages() {
         let out = "linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n";
-        assert_eq!(
-            depends_on(out, "linux-image-*").as_deref(),
-            Some("linux-image-6.1.0-56-amd64")
-        );
+        assert_eq!(depends_on(out, "linux-image-*").as_deref(), Some("linux-image-6.1.0-56-amd64"));
         let foreign = "linux-image-arm64:arm64\n  Depends: linux-image-6.1.0-56-arm64:arm64\n  Depends: foo\n";
         assert_eq!(
             depends_on(foreign, "linux-image-*").as_deref(),
@@ -230,10 +209,7 @@ mod tests {
         assert_eq!(find(&root, "usr/lib/*/broadcom/*.dtb").len(), 2);
         assert_eq!(find(&root, "boot/xen-4.17-amd64.gz").len(), 1);
         assert!(find(&root, "boot/none").is_empty());
-        assert!(
-            find(&root, "usr/lib").is_empty(),
-            "directories are not files"
-        );
+        assert!(find(&root, "usr/lib").is_empty(), "directories are not files");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -20,21 +20,14 @@ pub const PART_START: u64 = 2048;
 pub const PART_SECTORS: u64 = 131072;
 
 /// GPT partition type of an EFI system partition, C12A7328-F81F-11D2-BA4B-00A0C93EC93B.
-pub const ESP_TYPE: [u8; 16] = guid(
-    0xC12A7328,
-    0xF81F,
-    0x11D2,
-    [0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B],
-);
+pub const ESP_TYPE: [u8; 16] =
+    guid(0xC12A7328, 0xF81F, 0x11D2, [0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B]);
 
 /// A GUID in its on-disk (mixed-endian) byte order.
 pub const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
     let a = a.to_le_bytes();
     let (b, c) = (b.to_le_bytes(), c.to_le_bytes());
-    [
-        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6],
-        d[7],
-    ]
+    [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
 }
 
 /// CRC-32 (IEEE 802.3, reflected), as GPT uses it.
@@ -130,13 +123,7 @@ pub fn fill_fat(image: &Path, label: &str, files: &[(String, Content)]) -> Resul
     let hint = |e: Error| Error::Tool(format!("{e} (ci/setup.sh installs mtools)"));
     debian::run(
         mtools("mformat", &at)
-            .args([
-                "-F",
-                "-T",
-                &PART_SECTORS.to_string(),
-                "-H",
-                &PART_START.to_string(),
-            ])
+            .args(["-F", "-T", &PART_SECTORS.to_string(), "-H", &PART_START.to_string()])
             .args(["-v", label, "::"]),
     )
     .map_err(hint)?;
@@ -162,10 +149,7 @@ pub fn fill_fat(image: &Path, label: &str, files: &[(String, Content)]) -> Resul
             }
         };
         debian::run(
-            mtools("mcopy", &at)
-                .arg("-o")
-                .arg(&source)
-                .arg(format!("::/{}", parts.join("/"))),
+            mtools("mcopy", &at).arg("-o").arg(&source).arg(format!("::/{}", parts.join("/"))),
         )
         .map_err(hint)?;
     }
@@ -185,8 +169,7 @@ fn create(image: &Path, bytes: u64) -> Result<std::fs::File, Error> {
 
 fn write_at(file: &std::fs::File, offset: u64, bytes: &[u8], image: &Path) -> Result<(), Error> {
     use std::os::unix::fs::FileExt;
-    file.write_all_at(bytes, offset)
-        .map_err(|e| Error::Tool(format!("{}: {e}", image.display())))
+    file.write_all_at(bytes, offset).map_err(|e| Error::Tool(format!("{}: {e}", image.display())))
 }
 
 /// Writes an SD-card image: an MBR with one FAT32 partition (type 0x0C) holding `files`.
@@ -214,13 +197,7 @@ pub fn esp_disk(image: &Path, seed: &str, files: &[(String, Content)]) -> Result
         bytes[8] = (bytes[8] & 0x3F) | 0x80; // RFC 4122 variant
         bytes
     };
-    let (primary, backup) = gpt(
-        total,
-        ESP_TYPE,
-        id("disk"),
-        id("esp"),
-        "EFI system partition",
-    );
+    let (primary, backup) = gpt(total, ESP_TYPE, id("disk"), id("esp"), "EFI system partition");
     write_at(&file, SECTOR, &primary, image)?;
     write_at(&file, (total - 33) * SECTOR, &backup, image)?;
     drop(file);
@@ -280,27 +257,13 @@ mod tests {
             assert_eq!(&h[0..8], b"EFI PART");
             let mut copy = h[..92].to_vec();
             copy[16..20].fill(0);
-            assert_eq!(
-                crc32(&copy),
-                u32::from_le_bytes(h[16..20].try_into().unwrap())
-            );
+            assert_eq!(crc32(&copy), u32::from_le_bytes(h[16..20].try_into().unwrap()));
             assert_eq!(u64::from_le_bytes(h[24..32].try_into().unwrap()), mine);
-            assert_eq!(
-                u64::from_le_bytes(h[72..80].try_into().unwrap()),
-                entries_at
-            );
-            assert_eq!(
-                crc32(entries),
-                u32::from_le_bytes(h[88..92].try_into().unwrap())
-            );
+            assert_eq!(u64::from_le_bytes(h[72..80].try_into().unwrap()), entries_at);
+            assert_eq!(crc32(entries), u32::from_le_bytes(h[88..92].try_into().unwrap()));
         };
         check(&primary[..512], 1, 2, &primary[512..]);
-        check(
-            &backup[128 * 128..],
-            total - 1,
-            total - 33,
-            &backup[..128 * 128],
-        );
+        check(&backup[128 * 128..], total - 1, total - 33, &backup[..128 * 128]);
         assert_eq!(&primary[512..528], &ESP_TYPE);
         assert_eq!(
             u64::from_le_bytes(primary[512 + 40..512 + 48].try_into().unwrap()),
@@ -318,10 +281,7 @@ mod tests {
         }
         let dir = std::env::temp_dir().join(format!("rivet-disk-{}", std::process::id()));
         let image = dir.join("disk.img");
-        let files = [(
-            "EFI/BOOT/BOOTAA64.EFI".to_owned(),
-            Content::Bytes(b"MZ app".to_vec()),
-        )];
+        let files = [("EFI/BOOT/BOOTAA64.EFI".to_owned(), Content::Bytes(b"MZ app".to_vec()))];
         esp_disk(&image, "t", &files).unwrap();
         let at = format!("{}@@{}", image.display(), PART_START * SECTOR);
         let out = debian::run(mtools("mtype", &at).arg("::/EFI/BOOT/BOOTAA64.EFI")).unwrap();
@@ -330,10 +290,7 @@ mod tests {
             if out.status.success() {
                 let text = String::from_utf8_lossy(&out.stdout);
                 assert!(text.contains("label: gpt"), "{text}");
-                assert!(
-                    text.contains("C12A7328-F81F-11D2-BA4B-00A0C93EC93B"),
-                    "{text}"
-                );
+                assert!(text.contains("C12A7328-F81F-11D2-BA4B-00A0C93EC93B"), "{text}");
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -75,11 +75,7 @@ pub fn build_example(
     }
     let described = format!(
         "cargo build --target {triple} -p {EXAMPLES_PACKAGE} --example {example}{}",
-        if profile == Profile::Release {
-            " --release"
-        } else {
-            ""
-        }
+        if profile == Profile::Release { " --release" } else { "" }
     );
     match output {
         Output::Inherit => {
@@ -105,12 +101,7 @@ pub fn build_example(
             }
         }
     }
-    let elf = ws
-        .target_dir
-        .join(triple)
-        .join(profile.dir())
-        .join("examples")
-        .join(example);
+    let elf = ws.target_dir.join(triple).join(profile.dir()).join("examples").join(example);
     if !elf.is_file() {
         return Err(Error::Build(format!(
             "{described} succeeded but {} does not exist",

@@ -128,10 +128,7 @@ pub struct TestSettings {
 impl TestSettings {
     /// Why `scenario` is skipped here, if it is.
     pub fn skip_reason(&self, scenario: &str) -> Option<&str> {
-        self.skip
-            .get(scenario)
-            .or_else(|| self.skip.get("*"))
-            .map(String::as_str)
+        self.skip.get(scenario).or_else(|| self.skip.get("*")).map(String::as_str)
     }
 
     /// The console as the tests match it: terminal escape sequences (UEFI firmware clears the
@@ -316,15 +313,7 @@ pub struct LaunchSettings {
 }
 
 /// Built-in placeholder names (the rest come from `vars`).
-const BUILTIN: &[&str] = &[
-    "image",
-    "cmdline",
-    "memory",
-    "smp",
-    "accel",
-    "root",
-    "target_dir",
-];
+const BUILTIN: &[&str] = &["image", "cmdline", "memory", "smp", "accel", "root", "target_dir"];
 
 /// Replaces `{name}` placeholders in `text` using `lookup`; `{{`/`}}` are literal braces.
 fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
@@ -339,9 +328,7 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
         } else if tail.starts_with('}') {
             return Err(format!("lone `}}` in `{text}` (write `}}}}`)"));
         } else {
-            let end = tail
-                .find('}')
-                .ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
+            let end = tail.find('}').ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
             let (name, filter) = match tail[1..end].split_once('|') {
                 Some((name, filter)) => (name, Some(filter)),
                 None => (&tail[1..end], None),
@@ -352,9 +339,7 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
                 None => out.push_str(&value),
                 Some("commas") => out.push_str(&value.replace(',', ",,")),
                 Some(other) => {
-                    return Err(format!(
-                        "unknown filter `|{other}` in `{text}` (known: commas)"
-                    ))
+                    return Err(format!("unknown filter `|{other}` in `{text}` (known: commas)"))
                 }
             }
             rest = &tail[end + 1..];
@@ -381,9 +366,7 @@ impl Machine {
             return Err("no `[accel.tcg]` table: every machine must run under TCG".into());
         }
         let known = |name: &str| {
-            let asset = name
-                .strip_prefix("asset:")
-                .is_some_and(|a| self.assets.contains_key(a));
+            let asset = name.strip_prefix("asset:").is_some_and(|a| self.assets.contains_key(a));
             let dtb = name == "dtb" && self.dtb.is_some();
             (BUILTIN.contains(&name) || self.vars.contains_key(name) || asset || dtb)
                 .then(String::new)
@@ -409,20 +392,14 @@ impl Machine {
         for (accel, settings) in &self.accel {
             for name in settings.vars.keys() {
                 if !self.vars.contains_key(name) {
-                    return Err(format!(
-                        "accel.{accel}.vars.{name} overrides no `vars.{name}`"
-                    ));
+                    return Err(format!("accel.{accel}.vars.{name} overrides no `vars.{name}`"));
                 }
             }
             for arg in &settings.args {
                 expand(arg, &known)?;
             }
         }
-        if !self
-            .args
-            .iter()
-            .any(|a| a.contains("{image}") || a.contains("{image|"))
-        {
+        if !self.args.iter().any(|a| a.contains("{image}") || a.contains("{image|")) {
             return Err("`args` never uses `{image}`".into());
         }
         Ok(())
@@ -477,18 +454,11 @@ impl Machine {
                 "root" => root.display().to_string(),
                 "target_dir" => target_dir.display().to_string(),
                 other if other == "dtb" || other.starts_with("asset:") => files.get(other)?.clone(),
-                other => settings
-                    .vars
-                    .get(other)
-                    .or_else(|| self.vars.get(other))?
-                    .clone(),
+                other => settings.vars.get(other).or_else(|| self.vars.get(other))?.clone(),
             })
         };
         let extra: &[String] = if with_accel { &settings.args } else { &[] };
-        args.iter()
-            .chain(extra)
-            .map(|arg| expand(arg, &lookup))
-            .collect()
+        args.iter().chain(extra).map(|arg| expand(arg, &lookup)).collect()
     }
 
     /// The value of `vars.NAME` under an accelerator.
@@ -514,9 +484,7 @@ impl Machines {
         let entries = std::fs::read_dir(dir).map_err(|e| MachineError::Io(dir.to_owned(), e))?;
         let mut files = Vec::new();
         for entry in entries {
-            let path = entry
-                .map_err(|e| MachineError::Io(dir.to_owned(), e))?
-                .path();
+            let path = entry.map_err(|e| MachineError::Io(dir.to_owned(), e))?.path();
             if path.extension().is_some_and(|e| e == "toml") {
                 files.push(path);
             }
@@ -525,11 +493,7 @@ impl Machines {
         for path in files {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| MachineError::Io(path.clone(), e))?;
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
             machines.push(
                 Machine::parse(&name, &text).map_err(|e| MachineError::Parse(path.clone(), e))?,
             );
@@ -540,9 +504,8 @@ impl Machines {
     /// Checks a list of machines as a set.
     pub fn from_list(mut machines: Vec<Machine>) -> Result<Machines, MachineError> {
         machines.sort_by(|a, b| (&a.name, &a.triple).cmp(&(&b.name, &b.triple)));
-        if let Some(pair) = machines
-            .windows(2)
-            .find(|w| w[0].name == w[1].name && w[0].triple == w[1].triple)
+        if let Some(pair) =
+            machines.windows(2).find(|w| w[0].name == w[1].name && w[0].triple == w[1].triple)
         {
             return Err(MachineError::Invalid(format!(
                 "machines `{}` and `{}` are both named `{}` for {}",
@@ -551,11 +514,8 @@ impl Machines {
         }
         let set = Machines { machines };
         for triple in set.triples() {
-            let defaults: Vec<&str> = set
-                .for_triple(&triple)
-                .filter(|m| m.default)
-                .map(|m| m.name.as_str())
-                .collect();
+            let defaults: Vec<&str> =
+                set.for_triple(&triple).filter(|m| m.default).map(|m| m.name.as_str()).collect();
             if defaults.len() != 1 {
                 return Err(MachineError::Invalid(format!(
                     "triple {triple} needs exactly one default machine, has {} ({})",
@@ -582,15 +542,8 @@ impl Machines {
 
     /// The machines of one triple, the default first.
     pub fn for_triple<'a>(&'a self, triple: &'a str) -> impl Iterator<Item = &'a Machine> + 'a {
-        let default = self
-            .machines
-            .iter()
-            .filter(move |m| m.triple == triple && m.default);
-        default.chain(
-            self.machines
-                .iter()
-                .filter(move |m| m.triple == triple && !m.default),
-        )
+        let default = self.machines.iter().filter(move |m| m.triple == triple && m.default);
+        default.chain(self.machines.iter().filter(move |m| m.triple == triple && !m.default))
     }
 
     /// The machine with this name, for `triple` when given. Without a triple, a name two
@@ -599,11 +552,7 @@ impl Machines {
         let mut named = self.machines.iter().filter(|m| m.name == name);
         let unknown = || MachineError::Unknown {
             name: name.to_owned(),
-            known: self
-                .machines
-                .iter()
-                .map(|m| format!("{} ({})", m.name, m.triple))
-                .collect(),
+            known: self.machines.iter().map(|m| format!("{} ({})", m.name, m.triple)).collect(),
         };
         match triple {
             Some(triple) => named.find(|m| m.triple == triple).ok_or_else(unknown),
@@ -620,10 +569,7 @@ impl Machines {
 
     /// The default machine of a triple.
     pub fn default_for(&self, triple: &str) -> Result<&Machine, MachineError> {
-        let found = self
-            .machines
-            .iter()
-            .find(|m| m.triple == triple && m.default);
+        let found = self.machines.iter().find(|m| m.triple == triple && m.default);
         found.ok_or_else(|| {
             MachineError::Invalid(format!(
                 "no machine runs {triple} (triples with machines: {})",
@@ -669,14 +615,8 @@ mod tests {
     #[test]
     fn expands_placeholders() {
         let m = Machine::parse("microvm", SAMPLE).unwrap();
-        let args = m
-            .qemu_args(
-                &launch(None),
-                Path::new("/r"),
-                Path::new("/t"),
-                &BTreeMap::new(),
-            )
-            .unwrap();
+        let args =
+            m.qemu_args(&launch(None), Path::new("/r"), Path::new("/t"), &BTreeMap::new()).unwrap();
         assert_eq!(
             args,
             [
@@ -699,23 +639,13 @@ mod tests {
             ]
         );
         let kvm = m
-            .qemu_args(
-                &launch(Some("kvm")),
-                Path::new("/r"),
-                Path::new("/t"),
-                &BTreeMap::new(),
-            )
+            .qemu_args(&launch(Some("kvm")), Path::new("/r"), Path::new("/t"), &BTreeMap::new())
             .unwrap();
         assert_eq!(kvm[3], "host");
         assert_eq!(kvm[9], "kvm");
         assert_eq!(&kvm[kvm.len() - 2..], ["-extra", "/r"]);
         assert!(m
-            .qemu_args(
-                &launch(Some("hvf")),
-                Path::new("/r"),
-                Path::new("/t"),
-                &BTreeMap::new()
-            )
+            .qemu_args(&launch(Some("hvf")), Path::new("/r"), Path::new("/t"), &BTreeMap::new())
             .is_err());
         assert_eq!(m.accels(), ["tcg", "kvm"]);
     }
@@ -764,42 +694,22 @@ mod tests {
         let mut settings = launch(None);
         settings.image = "/i,mg".into();
         settings.cmdline = "a,b c".into();
-        let args = m
-            .qemu_args(&settings, Path::new("/r"), Path::new("/t"), &files)
-            .unwrap();
+        let args = m.qemu_args(&settings, Path::new("/r"), Path::new("/t"), &files).unwrap();
         let at = args.iter().position(|a| a == "-kernel").unwrap();
         assert_eq!(
             &args[at..at + 6],
-            [
-                "-kernel",
-                "/c/xen",
-                "-dtb",
-                "/run/virt.dtb",
-                "-initrd",
-                "/i,,mg a,,b c"
-            ]
+            ["-kernel", "/c/xen", "-dtb", "/run/virt.dtb", "-initrd", "/i,,mg a,,b c"]
         );
         // A placeholder whose file was not prepared is an error, not an empty string.
         assert!(m
-            .qemu_args(
-                &settings,
-                Path::new("/r"),
-                Path::new("/t"),
-                &BTreeMap::new()
-            )
+            .qemu_args(&settings, Path::new("/r"), Path::new("/t"), &BTreeMap::new())
             .is_err());
         let unknown_asset = text.replace("{asset:xen}", "{asset:nope}");
-        assert!(Machine::parse("m", &unknown_asset)
-            .unwrap_err()
-            .contains("{asset:nope}"));
+        assert!(Machine::parse("m", &unknown_asset).unwrap_err().contains("{asset:nope}"));
         let bad_filter = text.replace("{image|commas}", "{image|upper}");
-        assert!(Machine::parse("m", &bad_filter)
-            .unwrap_err()
-            .contains("|upper"));
+        assert!(Machine::parse("m", &bad_filter).unwrap_err().contains("|upper"));
         let relative = text.replace("\"/usr/share/AAVMF/AAVMF_VARS.fd\"", "\"AAVMF_VARS.fd\"");
-        assert!(Machine::parse("m", &relative)
-            .unwrap_err()
-            .contains("absolute"));
+        assert!(Machine::parse("m", &relative).unwrap_err().contains("absolute"));
         let no_dtb = text.replace("[dtb]", "[dtbx]");
         assert!(Machine::parse("m", &no_dtb).is_err());
     }
@@ -813,10 +723,7 @@ mod tests {
         let m = Machine::parse("m", &text).unwrap();
         assert_eq!(m.test.skip_reason("panic"), Some("no"));
         assert_eq!(m.test.skip_reason("hello"), Some("not yet"));
-        assert_eq!(
-            m.test.strip_prefix("(XEN) x\nDOM1: Hello\nDOM1: a\n"),
-            "(XEN) x\nHello\na\n"
-        );
+        assert_eq!(m.test.strip_prefix("(XEN) x\nDOM1: Hello\nDOM1: a\n"), "(XEN) x\nHello\na\n");
         let efi = "\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01HHello from Rivet\n";
         assert_eq!(m.test.strip_prefix(efi), "Hello from Rivet\n");
         assert_eq!(strip_escapes("a\x1b[0mb\x1b"), "ab\x1b");
@@ -834,9 +741,7 @@ mod tests {
         let set = Machines::from_list(vec![b, a]).unwrap();
         assert_eq!(set.default_for("x86_64-unknown-none").unwrap().name, "a");
         assert_eq!(
-            set.for_triple("x86_64-unknown-none")
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>(),
+            set.for_triple("x86_64-unknown-none").map(|m| m.name.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
         assert!(set.get("c", None).is_err());
@@ -849,23 +754,14 @@ mod tests {
         let mut arm = Machine::parse("xen-aarch64", &format!("name = \"xen\"\n{SAMPLE}")).unwrap();
         arm.triple = "aarch64-unknown-none".into();
         let set = Machines::from_list(vec![x86.clone(), arm]).unwrap();
-        assert_eq!(
-            set.get("xen", Some("aarch64-unknown-none")).unwrap().id,
-            "xen-aarch64"
-        );
-        assert_eq!(
-            set.get("xen", Some("x86_64-unknown-none")).unwrap().id,
-            "xen-x86_64"
-        );
+        assert_eq!(set.get("xen", Some("aarch64-unknown-none")).unwrap().id, "xen-aarch64");
+        assert_eq!(set.get("xen", Some("x86_64-unknown-none")).unwrap().id, "xen-x86_64");
         assert!(set.get("xen", None).is_err(), "ambiguous without a triple");
         assert!(set.get("xen", Some("riscv64gc-unknown-none-elf")).is_err());
         let mut twin = x86.clone();
         twin.id = "other".into();
         twin.default = false;
-        assert!(
-            Machines::from_list(vec![x86, twin]).is_err(),
-            "same name and triple twice"
-        );
+        assert!(Machines::from_list(vec![x86, twin]).is_err(), "same name and triple twice");
     }
 
     #[test]
@@ -891,14 +787,8 @@ mod tests {
         for triple in ["x86_64-unknown-none", "aarch64-unknown-none"] {
             set.default_for(triple).unwrap();
         }
-        assert_eq!(
-            set.default_for("x86_64-unknown-none").unwrap().name,
-            "microvm"
-        );
-        assert_eq!(
-            set.default_for("aarch64-unknown-none").unwrap().name,
-            "virt"
-        );
+        assert_eq!(set.default_for("x86_64-unknown-none").unwrap().name, "microvm");
+        assert_eq!(set.default_for("aarch64-unknown-none").unwrap().name, "virt");
         set.get("q35", None).unwrap();
     }
 }

@@ -319,22 +319,14 @@ fn boot_and_report(
         }
     }
     let code = report.outcome.exit_status();
-    eprintln!(
-        "[xtask] {} on {}: {}",
-        machine.triple,
-        machine.name,
-        report.outcome.describe()
-    );
+    eprintln!("[xtask] {} on {}: {}", machine.triple, machine.name, report.outcome.describe());
     Ok(code)
 }
 
 fn run(ws: &Workspace, args: RunArgs) -> Result<u8, Error> {
     let machines = ws.machines()?;
-    let machine = select(
-        &machines,
-        args.selection.target.as_deref(),
-        args.selection.machine.as_deref(),
-    )?;
+    let machine =
+        select(&machines, args.selection.target.as_deref(), args.selection.machine.as_deref())?;
     let (image, elf) = match args.image {
         Some(image) => (image, None),
         None => {
@@ -349,32 +341,16 @@ fn run(ws: &Workspace, args: RunArgs) -> Result<u8, Error> {
             (built.image, Some(built.elf))
         }
     };
-    boot_and_report(
-        ws,
-        machine,
-        image,
-        elf,
-        &args.boot,
-        &args.args,
-        !args.no_symbolize,
-    )
+    boot_and_report(ws, machine, image, elf, &args.boot, &args.args, !args.no_symbolize)
 }
 
 fn runner(ws: &Workspace, args: RunnerArgs) -> Result<u8, Error> {
     let machines = ws.machines()?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let machine = select(
-        &machines,
-        Some(&args.target),
-        env("RIVET_MACHINE").as_deref(),
-    )?;
+    let machine = select(&machines, Some(&args.target), env("RIVET_MACHINE").as_deref())?;
     let elf = PathBuf::from(&args.rest[0]);
-    let image = image::make_image(
-        ws,
-        &elf,
-        machine.image,
-        &ws.image_dir(&machine.triple).join("runner"),
-    )?;
+    let image =
+        image::make_image(ws, &elf, machine.image, &ws.image_dir(&machine.triple).join("runner"))?;
     let timeout =
         match env("RIVET_TIMEOUT") {
             Some(t) => Some(t.parse().map_err(|_| {
@@ -393,11 +369,8 @@ fn runner(ws: &Workspace, args: RunnerArgs) -> Result<u8, Error> {
 
 fn build(ws: &Workspace, args: BuildArgs) -> Result<u8, Error> {
     let machines = ws.machines()?;
-    let machine = select(
-        &machines,
-        args.selection.target.as_deref(),
-        args.selection.machine.as_deref(),
-    )?;
+    let machine =
+        select(&machines, args.selection.target.as_deref(), args.selection.machine.as_deref())?;
     let built = image::build(
         ws,
         &machine.triple,
@@ -428,19 +401,16 @@ fn xl_config(ws: &Workspace, args: XlConfigArgs) -> Result<u8, Error> {
     )?;
     let kernel = std::fs::canonicalize(&built.image).unwrap_or(built.image);
     let config = xtask::xl::XlConfig {
-        name: args
-            .name
-            .unwrap_or_else(|| format!("rivet-{}", args.example.example)),
+        name: args.name.unwrap_or_else(|| format!("rivet-{}", args.example.example)),
         triple: args.target.clone(),
         kernel: kernel.display().to_string(),
         cmdline: cmdline::build(&args.params, &args.args),
         memory_mib: args.memory,
         vcpus: args.vcpus,
     };
-    let out = args.out.unwrap_or_else(|| {
-        ws.image_dir(&args.target)
-            .join(format!("{}.xl", args.example.example))
-    });
+    let out = args
+        .out
+        .unwrap_or_else(|| ws.image_dir(&args.target).join(format!("{}.xl", args.example.example)));
     std::fs::write(&out, config.render())
         .map_err(|e| Error::Tool(format!("{}: {e}", out.display())))?;
     eprintln!("[xtask] xl create -c {}", out.display());
@@ -453,9 +423,7 @@ fn pi_board(board: &str) -> Result<(&'static [&'static str], &'static str), Erro
     match board {
         "rpi4" => Ok((&["start4.elf", "fixup4.dat"], "raspi4b")),
         "rpi3" => Ok((&["bootcode.bin", "start.elf", "fixup.dat"], "raspi3b")),
-        other => Err(Error::Usage(format!(
-            "--board {other}: expected rpi4 or rpi3"
-        ))),
+        other => Err(Error::Usage(format!("--board {other}: expected rpi4 or rpi3"))),
     }
 }
 
@@ -499,36 +467,24 @@ fn sdcard(ws: &Workspace, args: SdcardArgs) -> Result<u8, Error> {
     };
     let mut files = vec![
         ("kernel8.img".to_owned(), Content::File(kernel)),
-        (
-            "config.txt".to_owned(),
-            Content::Bytes(disk::pi_config(&args.board).into_bytes()),
-        ),
+        ("config.txt".to_owned(), Content::Bytes(disk::pi_config(&args.board).into_bytes())),
         (
             "cmdline.txt".to_owned(),
             Content::Bytes(format!("{}\n", cmdline::build(&args.params, &args.args)).into_bytes()),
         ),
     ];
-    let dtb_name = dtb
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("board.dtb")
-        .to_owned();
+    let dtb_name = dtb.file_name().and_then(|n| n.to_str()).unwrap_or("board.dtb").to_owned();
     files.push((dtb_name, Content::File(dtb)));
     for name in firmware_files {
         let path = firmware_dir.join(name);
         if !path.is_file() {
-            return Err(Error::Tool(format!(
-                "Pi firmware file {} is missing",
-                path.display()
-            )));
+            return Err(Error::Tool(format!("Pi firmware file {} is missing", path.display())));
         }
         files.push(((*name).to_owned(), Content::File(path)));
     }
     let out = args.out.unwrap_or_else(|| {
-        ws.image_dir(&args.target).join(format!(
-            "{}-{}-sdcard.img",
-            args.example.example, args.board
-        ))
+        ws.image_dir(&args.target)
+            .join(format!("{}-{}-sdcard.img", args.example.example, args.board))
     });
     disk::sdcard(&out, &files)?;
     eprintln!(
@@ -570,15 +526,11 @@ fn disk_image(ws: &Workspace, args: DiskArgs) -> Result<u8, Error> {
         }
     };
     let out = args.out.unwrap_or_else(|| {
-        ws.image_dir(&args.target)
-            .join(format!("{}-disk.img", args.example.example))
+        ws.image_dir(&args.target).join(format!("{}-disk.img", args.example.example))
     });
     let files = [(boot_file.to_owned(), Content::File(app))];
     disk::esp_disk(&out, &args.example.example, &files)?;
-    eprintln!(
-        "[xtask] GPT disk with \\{}: see docs/aws-graviton.md",
-        boot_file.replace('/', "\\")
-    );
+    eprintln!("[xtask] GPT disk with \\{}: see docs/aws-graviton.md", boot_file.replace('/', "\\"));
     println!("{}", out.display());
     Ok(0)
 }
@@ -655,9 +607,7 @@ mod tests {
             "xtask", "run", "--log", "debug", "-M", "q35", "--", "a", "b c", "--x",
         ])
         .unwrap();
-        let Command::Run(run) = cli.command else {
-            panic!("not run")
-        };
+        let Command::Run(run) = cli.command else { panic!("not run") };
         assert_eq!(run.args, ["a", "b c", "--x"]);
         assert_eq!(run.example.example, "hello");
         assert_eq!(kernel_params(&run.boot), ["rivet.log=debug"]);
@@ -676,9 +626,7 @@ mod tests {
             "x",
         ])
         .unwrap();
-        let Command::Runner(runner) = cli.command else {
-            panic!("not runner")
-        };
+        let Command::Runner(runner) = cli.command else { panic!("not runner") };
         assert_eq!(runner.rest, ["/t/hello", "x"]);
         assert!(Cli::try_parse_from(["xtask", "runner", "--target", "x"]).is_err());
     }
@@ -693,16 +641,8 @@ mod tests {
         let ws = Workspace::locate();
         let machines = ws.machines().unwrap();
         assert_eq!(select(&machines, None, None).unwrap().name, "microvm");
-        assert_eq!(
-            select(&machines, Some("aarch64-unknown-none"), None)
-                .unwrap()
-                .name,
-            "virt"
-        );
-        assert_eq!(
-            select(&machines, None, Some("virt")).unwrap().triple,
-            "aarch64-unknown-none"
-        );
+        assert_eq!(select(&machines, Some("aarch64-unknown-none"), None).unwrap().name, "virt");
+        assert_eq!(select(&machines, None, Some("virt")).unwrap().triple, "aarch64-unknown-none");
         assert!(select(&machines, Some("x86_64-unknown-none"), Some("virt")).is_err());
         assert!(select(&machines, None, Some("nosuch")).is_err());
     }

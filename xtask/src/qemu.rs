@@ -170,32 +170,20 @@ fn collect(
                 let mut seen = marker_in.lock().expect("marker lock");
                 if seen.is_none() {
                     let from = start.saturating_sub(marker.len());
-                    if text[from..]
-                        .windows(marker.len())
-                        .any(|w| w == marker.as_bytes())
-                    {
+                    if text[from..].windows(marker.len()).any(|w| w == marker.as_bytes()) {
                         *seen = Some(now);
                     }
                 }
             }
         }
     });
-    Collector {
-        text,
-        marker_at,
-        thread,
-    }
+    Collector { text, marker_at, thread }
 }
 
 /// QEMU's error lines on stderr (`qemu-system-x86_64: …`, `qemu: …`), warnings excluded.
 fn qemu_errors(qemu: &str, stderr: &str) -> Option<String> {
-    let prefix = format!(
-        "{}:",
-        Path::new(qemu)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(qemu)
-    );
+    let prefix =
+        format!("{}:", Path::new(qemu).file_name().and_then(|n| n.to_str()).unwrap_or(qemu));
     let errors: Vec<&str> = stderr
         .lines()
         // Most messages name the binary; some loaders (`-kernel`) just say `qemu:`.
@@ -264,11 +252,7 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
     let command = show_command(&machine.qemu, &args);
     let mut qemu = Command::new(&machine.qemu);
     qemu.args(&args)
-        .stdin(if boot.interactive {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if boot.interactive { Stdio::inherit() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
@@ -282,16 +266,9 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
         boot.echo.then(|| Box::new(std::io::stdout()) as _);
     let stderr_echo: Option<Box<dyn Write + Send>> =
         boot.echo.then(|| Box::new(std::io::stderr()) as _);
-    let console = collect(
-        child.stdout.take().expect("piped stdout"),
-        stdout_echo,
-        boot.marker.clone(),
-    );
-    let errors = collect(
-        child.stderr.take().expect("piped stderr"),
-        stderr_echo,
-        None,
-    );
+    let console =
+        collect(child.stdout.take().expect("piped stdout"), stdout_echo, boot.marker.clone());
+    let errors = collect(child.stderr.take().expect("piped stderr"), stderr_echo, None);
 
     let mut killed = None;
     let status = loop {
@@ -309,9 +286,7 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
             killed = Some(Outcome::TimedOut(now - started));
         }
         if killed.is_some() {
-            break child
-                .wait()
-                .map_err(|e| Error::Qemu(format!("waiting for QEMU: {e}")))?;
+            break child.wait().map_err(|e| Error::Qemu(format!("waiting for QEMU: {e}")))?;
         }
         std::thread::sleep(Duration::from_millis(2));
     };
@@ -320,21 +295,10 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
     let _ = errors.thread.join();
     let stderr = String::from_utf8_lossy(&errors.text.lock().expect("collector lock")).into_owned();
     let outcome = killed.unwrap_or_else(|| outcome_of(machine, status, &stderr));
-    let marker_at = console
-        .marker_at
-        .lock()
-        .expect("marker lock")
-        .map(|at| at - started);
+    let marker_at = console.marker_at.lock().expect("marker lock").map(|at| at - started);
     let console = String::from_utf8_lossy(&console.text.lock().expect("collector lock"))
         .replace("\r\n", "\n");
-    Ok(Report {
-        outcome,
-        console,
-        stderr,
-        elapsed,
-        marker_at,
-        command,
-    })
+    Ok(Report { outcome, console, stderr, elapsed, marker_at, command })
 }
 
 #[cfg(test)]
@@ -364,21 +328,11 @@ mod tests {
         );
         assert_eq!(outcome_of(&isa, exited(0), ""), Outcome::GuestReset);
         assert_eq!(
-            outcome_of(
-                &isa,
-                exited(1),
-                "qemu-system-x86_64: -kernel x: No such file\n"
-            ),
+            outcome_of(&isa, exited(1), "qemu-system-x86_64: -kernel x: No such file\n"),
             Outcome::QemuFailed("qemu-system-x86_64: -kernel x: No such file".into())
         );
-        assert!(matches!(
-            outcome_of(&isa, exited(2), ""),
-            Outcome::QemuFailed(_)
-        ));
-        assert_eq!(
-            outcome_of(&isa, ExitStatus::from_raw(9), ""),
-            Outcome::Signalled(9)
-        );
+        assert!(matches!(outcome_of(&isa, exited(2), ""), Outcome::QemuFailed(_)));
+        assert_eq!(outcome_of(&isa, ExitStatus::from_raw(9), ""), Outcome::Signalled(9));
         let term = "qemu-system-x86_64: terminating on signal 15 from pid 1 (bash)\n";
         assert_eq!(outcome_of(&isa, exited(0), term), Outcome::Signalled(15));
         let direct = machine("direct");
@@ -390,10 +344,7 @@ mod tests {
     fn exit_statuses_for_the_shell() {
         assert_eq!(Outcome::Exited(42).exit_status(), 42);
         assert_eq!(Outcome::GuestReset.exit_status(), status::GUEST_RESET);
-        assert_eq!(
-            Outcome::TimedOut(Duration::ZERO).exit_status(),
-            status::TIMEOUT
-        );
+        assert_eq!(Outcome::TimedOut(Duration::ZERO).exit_status(), status::TIMEOUT);
         assert_eq!(Outcome::Signalled(15).exit_status(), 143);
         assert!(Outcome::Exited(101).describe().contains("panic"));
     }
@@ -424,12 +375,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(
-            report.outcome,
-            Outcome::Exited(3),
-            "{}",
-            report.transcript()
-        );
+        assert_eq!(report.outcome, Outcome::Exited(3), "{}", report.transcript());
         assert_eq!(report.console, "one\ntwo x\n");
         assert_eq!(report.stderr, "err\n");
         assert!(report.marker_at.unwrap() <= report.elapsed);
@@ -490,9 +436,6 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(
-            err.to_string().contains("qemu-system-does-not-exist"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("qemu-system-does-not-exist"), "{err}");
     }
 }

@@ -75,10 +75,7 @@ pub fn steps(options: &Options) -> Vec<Step> {
             &format!("--test-threads={threads}"),
         ]);
         args.extend(options.boot_args.iter().cloned());
-        steps.push(Step {
-            name: "boot tests (QEMU)".into(),
-            args,
-        });
+        steps.push(Step { name: "boot tests (QEMU)".into(), args });
     }
     steps
 }
@@ -101,11 +98,7 @@ pub fn run(ws: &Workspace, options: &Options) -> bool {
     let started = Instant::now();
     let mut results = Vec::new();
     for step in steps(options) {
-        eprintln!(
-            "\n[xtask test] ==> {} (cargo {})",
-            step.name,
-            step.args.join(" ")
-        );
+        eprintln!("\n[xtask test] ==> {} (cargo {})", step.name, step.args.join(" "));
         let begun = Instant::now();
         let status = ws.cargo().args(&step.args).status();
         let (passed, note) = match status {
@@ -115,12 +108,7 @@ pub fn run(ws: &Workspace, options: &Options) -> bool {
             ),
             Err(e) => (false, Some(format!("cannot start cargo: {e}"))),
         };
-        results.push(StepResult {
-            name: step.name,
-            passed,
-            took: begun.elapsed(),
-            note,
-        });
+        results.push(StepResult { name: step.name, passed, took: begun.elapsed(), note });
     }
     print!("{}", summary(&results, started.elapsed()));
     results.iter().all(|r| r.passed)
@@ -135,18 +123,12 @@ pub fn summary(results: &[StepResult], total: Duration) -> String {
             if r.passed { "ok" } else { "FAILED" },
             r.name,
             r.took.as_secs_f64(),
-            r.note
-                .as_deref()
-                .map(|n| format!("  ({n})"))
-                .unwrap_or_default()
+            r.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default()
         ));
     }
     let passed = results.iter().filter(|r| r.passed).count();
     text.push_str(&format!("  total {:.1} s\n", total.as_secs_f64()));
-    text.push_str(&format!(
-        "steps: {passed} passed, {} failed\n",
-        results.len() - passed
-    ));
+    text.push_str(&format!("steps: {passed} passed, {} failed\n", results.len() - passed));
     text
 }
 
@@ -165,10 +147,7 @@ mod tests {
 
     #[test]
     fn steps_follow_options() {
-        let all = steps(&Options {
-            test_threads: 7,
-            ..Options::default()
-        });
+        let all = steps(&Options { test_threads: 7, ..Options::default() });
         assert_eq!(all.len(), HOST_CRATES.len() + 2);
         let boot = all.last().unwrap();
         assert!(boot.args.contains(&"--test-threads=2".to_owned()));
@@ -180,23 +159,13 @@ mod tests {
         });
         assert_eq!(boot_only.len(), 1);
         assert_eq!(boot_only[0].args.last().unwrap(), "hello");
-        assert!(steps(&Options {
-            no_host: true,
-            no_boot: true,
-            ..Options::default()
-        })
-        .is_empty());
+        assert!(steps(&Options { no_host: true, no_boot: true, ..Options::default() }).is_empty());
     }
 
     #[test]
     fn summary_ends_with_counts() {
         let results = [
-            StepResult {
-                name: "a".into(),
-                passed: true,
-                took: Duration::from_secs(1),
-                note: None,
-            },
+            StepResult { name: "a".into(), passed: true, took: Duration::from_secs(1), note: None },
             StepResult {
                 name: "b".into(),
                 passed: false,

@@ -79,16 +79,10 @@ pub fn parse_addr2line(frames: &[(u32, u64)], output: &str) -> Vec<Frame> {
             let Some(&(index, address)) = next.next() else {
                 break;
             };
-            result.push(Frame {
-                index,
-                address,
-                locations: Vec::new(),
-            });
+            result.push(Frame { index, address, locations: Vec::new() });
         } else if let Some(frame) = result.last_mut() {
             let location = lines.next().unwrap_or("??:0").to_owned();
-            frame
-                .locations
-                .push((strip_hash(line).to_owned(), location));
+            frame.locations.push((strip_hash(line).to_owned(), location));
         }
     }
     result
@@ -103,9 +97,7 @@ pub fn symbolize(ws: &Workspace, elf: &Path, console: &str) -> Option<Vec<Frame>
     // After a CPU exception, frame #0 is the faulting instruction itself, not a return address.
     let first_is_pc = console.contains("CPU exception");
     // rustup's llvm-tools lacks llvm-addr2line in some releases: fall back to the system's.
-    let tool = ws
-        .llvm_tool("llvm-addr2line")
-        .unwrap_or_else(|_| "llvm-addr2line".into());
+    let tool = ws.llvm_tool("llvm-addr2line").unwrap_or_else(|_| "llvm-addr2line".into());
     let out = Command::new(tool)
         .args(["-a", "-f", "-C", "-i", "-e"])
         .arg(elf)
@@ -121,9 +113,8 @@ pub fn symbolize(ws: &Workspace, elf: &Path, console: &str) -> Option<Vec<Frame>
     }
     let symbolised = parse_addr2line(&frames, &String::from_utf8_lossy(&out.stdout));
     // Addresses that resolve to nothing (an image loaded elsewhere than linked) get no block.
-    let resolved = symbolised
-        .iter()
-        .any(|f| f.locations.iter().any(|(function, _)| function != "??"));
+    let resolved =
+        symbolised.iter().any(|f| f.locations.iter().any(|(function, _)| function != "??"));
     resolved.then_some(symbolised)
 }
 
@@ -159,19 +150,13 @@ mod tests {
 
     #[test]
     fn parses_addr2line() {
-        assert_eq!(
-            strip_hash("panic::deeper::h5ebb21f044a08b14"),
-            "panic::deeper"
-        );
+        assert_eq!(strip_hash("panic::deeper::h5ebb21f044a08b14"), "panic::deeper");
         assert_eq!(strip_hash("core::hint::black_box"), "core::hint::black_box");
         let out = "0x1233\ninner::h0123456789abcdef\nsrc/a.rs:3:5\nouter\nsrc/b.rs:9:1\n0x40080fff\nmain\nexamples/panic.rs:7:5\n";
         let frames = parse_addr2line(&[(0, 0x1234), (1, 0x40081000)], out);
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0].locations.len(), 2);
-        assert_eq!(
-            frames[1].locations[0],
-            ("main".into(), "examples/panic.rs:7:5".into())
-        );
+        assert_eq!(frames[1].locations[0], ("main".into(), "examples/panic.rs:7:5".into()));
         let text = render(&frames);
         assert!(text.contains("(inlined) outer"));
         assert!(text.contains("#1  0x0000000040081000 main"));

@@ -94,10 +94,7 @@ impl Workspace {
                 .lines()
                 .find_map(|l| l.strip_prefix("host: "))
                 .ok_or("rustc -vV printed no host line")?;
-            Ok(Path::new(sysroot.trim())
-                .join("lib/rustlib")
-                .join(host.trim())
-                .join("bin"))
+            Ok(Path::new(sysroot.trim()).join("lib/rustlib").join(host.trim()).join("bin"))
         });
         let dir = dir.clone().map_err(Error::Tool)?;
         let tool = dir.join(name);

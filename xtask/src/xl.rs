@@ -80,10 +80,7 @@ mod tests {
     #[test]
     fn strings_are_escaped() {
         let text = config("x86_64-unknown-none").render();
-        assert!(
-            text.contains(r#"cmdline = "rivet.log=info -- a 'b \"c\"' d\\e""#),
-            "{text}"
-        );
+        assert!(text.contains(r#"cmdline = "rivet.log=info -- a 'b \"c\"' d\\e""#), "{text}");
         assert_eq!(quote(""), "\"\"");
     }
 }

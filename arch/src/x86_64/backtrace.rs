@@ -45,7 +45,8 @@ pub fn walk_from(frame_pointer: u64, mut visit: impl FnMut(u64) -> bool) {
         let slot = frame_pointer as *const u64;
         // SAFETY: `stack_holding` checked that the 16 bytes at `frame_pointer` (8-byte aligned)
         // lie inside a stack of the image, which is always mapped and readable.
-        let (caller_frame, return_address) = unsafe { (slot.read_volatile(), slot.add(1).read_volatile()) };
+        let (caller_frame, return_address) =
+            unsafe { (slot.read_volatile(), slot.add(1).read_volatile()) };
         if return_address == 0 || !visit(return_address) {
             return;
         }

@@ -26,9 +26,9 @@ pub fn wait_for_interrupt() {
     // entry (trap.rs) that saves what it clobbers and returns with `iretq`.
     unsafe {
         core::arch::asm!(
-            "sti",  // IF = 1 from the end of the next instruction
-            "hlt",  // wait; the interrupt handler runs and returns after this instruction
-            "cli",  // back to interrupts off, as the rest of the kernel expects
+            "sti", // IF = 1 from the end of the next instruction
+            "hlt", // wait; the interrupt handler runs and returns after this instruction
+            "cli", // back to interrupts off, as the rest of the kernel expects
             // Not `nomem`: the handler that ran writes memory (counters, the clock's state).
             options(nostack)
         )

@@ -43,7 +43,8 @@ unsafe impl Sync for Stack {}
 /// The exception stacks. The `.bss.rivet.stack.*` section name puts them outside the `.bss` range
 /// the entry code zeroes (kernel.ld): 64 KiB nobody needs zeroed.
 #[link_section = ".bss.rivet.stack.ist"]
-static STACKS: [Stack; IST_STACKS] = [const { Stack(UnsafeCell::new([0; IST_STACK_SIZE])) }; IST_STACKS];
+static STACKS: [Stack; IST_STACKS] =
+    [const { Stack(UnsafeCell::new([0; IST_STACK_SIZE])) }; IST_STACKS];
 
 /// The address range of each exception stack, for the backtrace's frame checks.
 pub fn ist_stacks() -> impl Iterator<Item = core::ops::Range<u64>> {

@@ -16,7 +16,9 @@
 //! The `x86_64` crate's `PageTableFlags` describe the same bits; they are not used because core's
 //! builder, not the crate's mapper, walks the tables.
 
-use rivet_core::memory::paging::{Attributes, KernelImage, MemoryKind, PageTableFormat, Permissions, TableMemory, ENTRIES};
+use rivet_core::memory::paging::{
+    Attributes, KernelImage, MemoryKind, PageTableFormat, Permissions, TableMemory, ENTRIES,
+};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::PhysFrame;
 use x86_64::PhysAddr;

@@ -51,7 +51,8 @@ impl Attributes {
     /// Kernel code.
     pub const CODE: Self = Self { permissions: Permissions::ReadExecute, kind: MemoryKind::Normal };
     /// Read-only data.
-    pub const READ_ONLY: Self = Self { permissions: Permissions::ReadOnly, kind: MemoryKind::Normal };
+    pub const READ_ONLY: Self =
+        Self { permissions: Permissions::ReadOnly, kind: MemoryKind::Normal };
     /// Writable data.
     pub const DATA: Self = Self { permissions: Permissions::ReadWrite, kind: MemoryKind::Normal };
     /// Device registers.

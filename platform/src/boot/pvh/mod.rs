@@ -27,6 +27,7 @@ mod start_info;
 
 use rivet_arch::cpu::halt_forever;
 use rivet_arch::head::{BOOT_MAP_LIMIT, COM1_PORT, DEBUG_EXIT_PORT};
+use rivet_arch::io::IoPorts;
 use rivet_arch::paging::{activate, kernel_image, kernel_image_physical, DirectMap, Format};
 use rivet_core::console::{print_emergency, set_console};
 use rivet_core::exit::BAD_BOOT_INPUT;
@@ -34,7 +35,6 @@ use rivet_core::memory::frame::{FrameAllocator, FramesBelow};
 use rivet_core::memory::map::{MapError, MemoryMap};
 use rivet_core::memory::paging::{map_kernel_image, Attributes, PageTable, PagingError};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
-use rivet_arch::io::IoPorts;
 use rivet_ns16550::{Ns16550, RegisterAccess};
 use spin::Once;
 use start_info::{Claimed, StartInfo, StartInfoError, MEMMAP_RAM};
@@ -137,7 +137,9 @@ impl core::fmt::Display for BootError {
         match self {
             BootError::StartInfo(e) => write!(f, "hvm_start_info: {e}"),
             BootError::MemoryMap(e) => write!(f, "memory map: {e}"),
-            BootError::NoRam => write!(f, "memory map: no RAM (type 1) beyond what the kernel uses"),
+            BootError::NoRam => {
+                write!(f, "memory map: no RAM (type 1) beyond what the kernel uses")
+            }
             BootError::PageTables(e) => write!(f, "page tables: {e}"),
         }
     }
@@ -162,7 +164,10 @@ fn fail(error: BootError) -> ! {
 }
 
 /// Builds the memory map and the kernel's page tables, switches to them and returns the free RAM.
-fn set_up_memory(info: &StartInfo, kernel: &core::ops::Range<u64>) -> Result<FrameAllocator, BootError> {
+fn set_up_memory(
+    info: &StartInfo,
+    kernel: &core::ops::Range<u64>,
+) -> Result<FrameAllocator, BootError> {
     let mut ram = MemoryMap::new();
     for entry in info.memory_map().filter(|entry| entry.kind == MEMMAP_RAM) {
         ram.add(PhysRange::from_start_len(entry.address, entry.size))?;

@@ -104,7 +104,10 @@ impl core::fmt::Display for StartInfoError {
                 write!(f, "{what} claimed at {address:#x} overlaps the kernel image")
             }
             StartInfoError::BadMagic(magic) => {
-                write!(f, "magic is {magic:#x}, not {XEN_HVM_START_MAGIC:#x}: not an hvm_start_info")
+                write!(
+                    f,
+                    "magic is {magic:#x}, not {XEN_HVM_START_MAGIC:#x}: not an hvm_start_info"
+                )
             }
             StartInfoError::NoMemoryMap { version } => write!(
                 f,
@@ -171,12 +174,20 @@ impl Claimed {
         )?;
 
         if module_count > MAX_MODULES {
-            return Err(StartInfoError::TooMany { what: "modules", count: module_count, max: MAX_MODULES });
+            return Err(StartInfoError::TooMany {
+                what: "modules",
+                count: module_count,
+                max: MAX_MODULES,
+            });
         }
         let modules = if module_count == 0 {
             &[][..]
         } else {
-            reader.bytes("module list", modlist_address, u64::from(module_count) * MODULE_ENTRY_SIZE)?
+            reader.bytes(
+                "module list",
+                modlist_address,
+                u64::from(module_count) * MODULE_ENTRY_SIZE,
+            )?
         };
         for module in modules.chunks_exact(MODULE_ENTRY_SIZE as usize) {
             let (address, size) = (u64_at(module, 0), u64_at(module, 8));
@@ -191,13 +202,7 @@ impl Claimed {
             reader.command_line(command_line_address)?
         };
 
-        Ok(StartInfo {
-            address: self.0,
-            memmap,
-            modules,
-            command_line,
-            command_line_address,
-        })
+        Ok(StartInfo { address: self.0, memmap, modules, command_line, command_line_address })
     }
 }
 
@@ -208,7 +213,12 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// The `length` bytes at physical address `address`, if they are safe to read for good.
-    fn bytes(&self, what: &'static str, address: u64, length: u64) -> Result<&'static [u8], StartInfoError> {
+    fn bytes(
+        &self,
+        what: &'static str,
+        address: u64,
+        length: u64,
+    ) -> Result<&'static [u8], StartInfoError> {
         let unreachable = StartInfoError::Unreachable { what, address, length };
         let end = address.checked_add(length).ok_or(unreachable)?;
         if address == 0 || end > BOOT_MAP_LIMIT {
@@ -231,7 +241,8 @@ impl Reader<'_> {
         // Look for the NUL within MAX_COMMAND_LINE + 1 bytes, not past the readable memory.
         let readable = BOOT_MAP_LIMIT.saturating_sub(address).min(MAX_COMMAND_LINE + 1);
         let window = self.bytes("command line", address, readable)?;
-        let length = window.iter().position(|&b| b == 0).ok_or(StartInfoError::CommandLineUnterminated)?;
+        let length =
+            window.iter().position(|&b| b == 0).ok_or(StartInfoError::CommandLineUnterminated)?;
         core::str::from_utf8(&window[..length])
             .map_err(|e| StartInfoError::CommandLineNotUtf8 { at: e.valid_up_to() })
     }
@@ -279,10 +290,12 @@ impl StartInfo {
     /// Every physical range the loader handed over that must not become free memory: the start
     /// info, the memory map, the command line, the module list and each module.
     pub(super) fn footprint(&self) -> impl Iterator<Item = PhysRange> + '_ {
-        let of = |slice: &[u8]| PhysRange::from_start_len(slice.as_ptr() as u64, slice.len() as u64);
-        let modules = self.modules.chunks_exact(MODULE_ENTRY_SIZE as usize).map(|module| {
-            PhysRange::from_start_len(u64_at(module, 0), u64_at(module, 8))
-        });
+        let of =
+            |slice: &[u8]| PhysRange::from_start_len(slice.as_ptr() as u64, slice.len() as u64);
+        let modules = self
+            .modules
+            .chunks_exact(MODULE_ENTRY_SIZE as usize)
+            .map(|module| PhysRange::from_start_len(u64_at(module, 0), u64_at(module, 8)));
         [
             PhysRange::from_start_len(self.address, START_INFO_SIZE),
             of(self.memmap),
