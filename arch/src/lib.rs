@@ -12,6 +12,7 @@
 //! | `trap::init` | installs the exception vectors: a fault prints its report and exits with code 102 |
 //! | `backtrace::walk` | follows the frame-pointer chain of the current stack |
 //! | `cpu::halt_forever` | stops this core for good |
+//! | `cpu::wait_for_interrupt` | idles until an interrupt with interrupts briefly enabled (`wfi`, `sti; hlt`): what `sleep` calls between alarms |
 //!
 //! The boot entry code jumps *up* to a `rivet_*_entry` function the platform layer defines (a
 //! link-time contract, as Linux's `head.S` calls `start_kernel`); this crate never imports

@@ -18,6 +18,7 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-pl011",
     "rivet-xen-abi",
     "rivet-lapic",
+    "rivet-gic",
     "xtask",
 ];
 

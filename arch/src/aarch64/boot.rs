@@ -159,8 +159,7 @@ rivet_primary_entry:
 
 /*
  * Entered at EL2 (no VHE): configure EL2 so EL1 runs unhindered, then drop to EL1h. Rivet does
- * not use EL2 itself. (When a GICv3 driver arrives, ICC_SRE_EL2.Enable/SRE must be set here, or
- * EL1's GIC system-register accesses trap to EL2.)
+ * not use EL2 itself (but lets EL1 use the GICv3 system registers).
  * Preserves: x19 (corrected), x20, x21. Corrupts: x9.
  */
 rivet_el2_entry:
@@ -180,6 +179,19 @@ rivet_el2_entry:
     msr     cptr_el2, x9
     msr     hstr_el2, xzr
     msr     vttbr_el2, xzr
+    /* ICC_SRE_EL2 (GICv3): where the CPU has the GIC system-register interface
+     * (ID_AA64PFR0_EL1.GIC, bits 27:24, non-zero), set SRE (bit 0) and Enable (bit 3), so EL1
+     * may set ICC_SRE_EL1.SRE and use ICC_* without trapping to EL2. Skipped on a GICv2-only
+     * CPU, where the register does not exist. */
+    mrs     x9, id_aa64pfr0_el1
+    ubfx    x9, x9, #24, #4
+    cbz     x9, 9f
+    mrs     x9, S3_4_C12_C9_5       /* ICC_SRE_EL2 */
+    orr     x9, x9, #0x1            /* SRE */
+    orr     x9, x9, #0x8            /* Enable */
+    msr     S3_4_C12_C9_5, x9
+    isb
+9:
     /* MIDR/MPIDR read at EL1 return VPIDR/VMPIDR_EL2, whose reset values are unknown. */
     mrs     x9, midr_el1
     msr     vpidr_el2, x9

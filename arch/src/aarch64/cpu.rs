@@ -1,4 +1,4 @@
-//! The CPU itself: its name, whether its MMU is on, stopping it.
+//! The CPU itself: its name, whether its MMU is on, its affinity, idling and stopping it.
 
 use aarch64_cpu::registers::{Readable, SCTLR_EL1};
 
@@ -18,4 +18,27 @@ pub fn halt_forever() -> ! {
 /// Whether the MMU (stage-1 translation at EL1) is on: off from entry until `paging::activate`.
 pub fn mmu_enabled() -> bool {
     SCTLR_EL1.is_set(SCTLR_EL1::M)
+}
+
+/// Idles this core until an interrupt has been taken: unmasks IRQs, `wfi`, masks them again.
+///
+/// Race-free in that order: an interrupt that became pending before `wfi` (even before the
+/// unmask — say the alarm's deadline passed while it was being armed) makes `wfi` return at
+/// once, as `wfi` wakes on a pending interrupt whatever PSTATE.I says; and it is taken as soon
+/// as IRQs are unmasked, either right after `daifclr` or right after `wfi`. Masking again
+/// before returning keeps the kernel's invariant that interrupts only arrive here.
+pub fn wait_for_interrupt() {
+    // SAFETY: the IRQ vector is installed (`trap::init`) and saves everything it clobbers, so
+    // taking an interrupt between these instructions is transparent to the caller. The asm
+    // may run handlers that touch memory: no `nomem`.
+    unsafe { core::arch::asm!("msr daifclr, #2", "wfi", "msr daifset, #2", options(nostack)) };
+}
+
+/// This core's affinity (MPIDR_EL1 Aff3.Aff2.Aff1.Aff0) packed into 32 bits as GICv3's
+/// GICR_TYPER reports it.
+pub fn affinity() -> u32 {
+    let mpidr: u64;
+    // SAFETY: reading MPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    ((mpidr >> 32 & 0xff) << 24 | (mpidr & 0x00ff_ffff)) as u32
 }

@@ -8,12 +8,16 @@
 //! [`semihosting`] (exit codes and a last-resort console for a debugger or QEMU) and [`psci`]
 //! (power off through firmware or a hypervisor).
 //!
-//! Weak spots: one core only; no interrupts yet (GIC and timer interrupts come with threads).
+//! [`gic`] holds the GICv3 CPU-interface accessors the platform hands to the GIC driver;
+//! [`time::ALARM`] is the virtual timer as core's `Alarm`; `cpu::wait_for_interrupt` idles.
+//!
+//! Weak spots: one core only; interrupts are unmasked only inside `cpu::wait_for_interrupt`.
 
 pub mod backtrace;
 pub mod boot;
 pub mod cpu;
 pub mod esr;
+pub mod gic;
 pub mod layout;
 pub mod paging;
 pub mod psci;

@@ -11,7 +11,14 @@
 //! semihosting absent and resumes after it with x0 = -1, so exiting falls back to PSCI and a
 //! board without a debugger powers off instead of reporting a bogus fault.
 //!
-//! Interrupts are not used yet: an IRQ or FIQ is reported as unexpected.
+//! IRQs take their own path (`rivet_irq_entry` below): it saves what a call may
+//! clobber — x0–x18, x30, ELR/SPSR and the whole FP/SIMD file (the interrupted code may be using
+//! any of it; a Rust handler may use the vector registers) — calls
+//! `rivet_core::interrupt::handle()` and returns with `eret`. An IRQ with no controller
+//! installed, or an FIQ, is reported as unexpected and ends the run.
+//!
+//! Weak spot: the IRQ path runs on the exception stack (SP_EL1) with interrupts masked: no
+//! nesting, and a handler must be short.
 
 use crate::esr::Syndrome;
 use crate::layout;
@@ -63,18 +70,24 @@ core::arch::global_asm!(
     b       rivet_trap_common
     .endm
 
+    .macro rivet_irq_vector
+    .balign 0x80
+    b       rivet_irq_entry
+    .endm
+
     .section .text.rivet_vectors, "ax"
     .balign 0x800
     .global rivet_exception_vectors
 rivet_exception_vectors:
     /* Current EL with SP_EL0 (the kernel): synchronous, IRQ, FIQ, SError. */
     rivet_vector 0
-    rivet_vector 1
+    rivet_irq_vector
     rivet_vector 2
     rivet_vector 3
-    /* Current EL with SP_ELx (an exception inside a handler). */
+    /* Current EL with SP_ELx (an exception inside a handler; IRQs are masked there, but one
+     * taken anyway is handled the same). */
     rivet_vector 4
-    rivet_vector 5
+    rivet_irq_vector
     rivet_vector 6
     rivet_vector 7
     /* Lower EL, AArch64 (nothing runs at EL0 yet). */
@@ -148,9 +161,105 @@ rivet_trap_common:
     add     sp, sp, #{frame_size}
     /* eret is context-synchronising: no barrier needed for the ELR/SPSR writes. */
     eret
+
+/*
+ * IRQ entry (vectors 1 and 5), on SP_EL1 with IRQ/FIQ masked by the exception. Saves the
+ * registers the AAPCS64 lets a call clobber (x0-x18, x30, q0-q31 — the callee keeps only the low
+ * halves of q8-q15 — FPCR, FPSR) and ELR/SPSR, calls rivet_aarch64_irq(), restores, erets to the
+ * interrupted code. x19-x29 are callee-saved: the Rust code preserves them itself.
+ * Frame (IRQ_FRAME bytes): x0-x18,x30 at 0..160, ELR/SPSR at 160, FPCR/FPSR at 176,
+ * q0-q31 at 192.
+ */
+rivet_irq_entry:
+    sub     sp, sp, #{irq_frame}
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x30, [sp, #144]
+    mrs     x0, elr_el1
+    mrs     x1, spsr_el1
+    stp     x0, x1, [sp, #160]
+    stp     q0, q1, [sp, #192]
+    stp     q2, q3, [sp, #224]
+    stp     q4, q5, [sp, #256]
+    stp     q6, q7, [sp, #288]
+    stp     q8, q9, [sp, #320]
+    stp     q10, q11, [sp, #352]
+    stp     q12, q13, [sp, #384]
+    stp     q14, q15, [sp, #416]
+    stp     q16, q17, [sp, #448]
+    stp     q18, q19, [sp, #480]
+    stp     q20, q21, [sp, #512]
+    stp     q22, q23, [sp, #544]
+    stp     q24, q25, [sp, #576]
+    stp     q26, q27, [sp, #608]
+    stp     q28, q29, [sp, #640]
+    stp     q30, q31, [sp, #672]
+    mrs     x0, fpcr
+    mrs     x1, fpsr
+    stp     x0, x1, [sp, #176]
+    bl      rivet_aarch64_irq
+    ldp     x0, x1, [sp, #176]
+    msr     fpcr, x0
+    msr     fpsr, x1
+    ldp     q0, q1, [sp, #192]
+    ldp     q2, q3, [sp, #224]
+    ldp     q4, q5, [sp, #256]
+    ldp     q6, q7, [sp, #288]
+    ldp     q8, q9, [sp, #320]
+    ldp     q10, q11, [sp, #352]
+    ldp     q12, q13, [sp, #384]
+    ldp     q14, q15, [sp, #416]
+    ldp     q16, q17, [sp, #448]
+    ldp     q18, q19, [sp, #480]
+    ldp     q20, q21, [sp, #512]
+    ldp     q22, q23, [sp, #544]
+    ldp     q24, q25, [sp, #576]
+    ldp     q26, q27, [sp, #608]
+    ldp     q28, q29, [sp, #640]
+    ldp     q30, q31, [sp, #672]
+    ldp     x0, x1, [sp, #160]
+    msr     elr_el1, x0
+    msr     spsr_el1, x1
+    ldp     x0, x1, [sp, #0]
+    ldp     x2, x3, [sp, #16]
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldp     x18, x30, [sp, #144]
+    add     sp, sp, #{irq_frame}
+    eret
 "#,
     frame_size = const FRAME_SIZE,
+    irq_frame = const IRQ_FRAME,
 );
+
+/// Bytes the IRQ entry reserves on SP_EL1: 20 general registers, ELR/SPSR, FPCR/FPSR, 32 Q
+/// registers (a multiple of 16).
+const IRQ_FRAME: usize = 20 * 8 + 16 + 16 + 32 * 16;
+
+/// The Rust half of an IRQ: the installed controller claims, dispatches and completes it.
+/// Without a controller there is nobody to acknowledge it (it would fire again at once): the
+/// run ends, as for any unexpected exception.
+#[no_mangle]
+extern "C" fn rivet_aarch64_irq() {
+    if rivet_core::interrupt::handle().is_err() {
+        print_emergency(format_args!(
+            "\nCPU exception: unexpected IRQ (no interrupt controller)\n"
+        ));
+        exit(rivet_core::exit::CPU_EXCEPTION)
+    }
+}
 
 /// Which vector an exception arrived at: the source and the type.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

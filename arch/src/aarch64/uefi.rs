@@ -20,8 +20,8 @@
 //! the `Image` entry does) and continues on the kernel's own stacks in a platform function, which
 //! then runs exactly like the devicetree boot: MMU off until `paging::activate`.
 //!
-//! Weak spots: the EL2 set-up is a copy of `boot.rs`'s (two places to change when the GICv3
-//! driver needs ICC_SRE_EL2); firmware that runs with VHE (HCR_EL2.E2H = 1) is not handled
+//! Weak spots: the EL2 set-up is a copy of `boot.rs`'s (two places to change, ICC_SRE_EL2
+//! included); firmware that runs with VHE (HCR_EL2.E2H = 1) is not handled
 //! specially — EDK2 does not use it.
 
 use core::arch::global_asm;
@@ -169,6 +169,19 @@ rivet_leave_firmware:
     msr     cptr_el2, x9
     msr     hstr_el2, xzr
     msr     vttbr_el2, xzr
+    /* ICC_SRE_EL2 (GICv3): where the CPU has the GIC system-register interface
+     * (ID_AA64PFR0_EL1.GIC, bits 27:24, non-zero), set SRE (bit 0) and Enable (bit 3), so EL1
+     * may set ICC_SRE_EL1.SRE and use ICC_* without trapping to EL2. Skipped on a GICv2-only
+     * CPU, where the register does not exist. */
+    mrs     x9, id_aa64pfr0_el1
+    ubfx    x9, x9, #24, #4
+    cbz     x9, 10f
+    mrs     x9, S3_4_C12_C9_5       /* ICC_SRE_EL2 */
+    orr     x9, x9, #0x1            /* SRE */
+    orr     x9, x9, #0x8            /* Enable */
+    msr     S3_4_C12_C9_5, x9
+    isb
+10:
     mrs     x9, midr_el1
     msr     vpidr_el2, x9
     mrs     x9, mpidr_el1

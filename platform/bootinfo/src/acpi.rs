@@ -5,8 +5,8 @@
 //! signature, length and checksum, and collects into a [`Machine`]:
 //!
 //! - SPCR: the serial console (PL011, SBSA generic UART or 16550, in memory space);
-//! - MADT: the GIC — distributor, version, redistributor ranges, ITS, CPU interfaces (recorded
-//!   for the interrupt work to come; a MADT without a distributor is an error);
+//! - MADT: the GIC — distributor, version, redistributor ranges, ITS, CPU interfaces (the first
+//!   one's GICv2 base; a MADT without a distributor is an error);
 //! - GTDT: the generic timer's interrupts;
 //! - FADT: whether PSCI is there and through `hvc` or `smc`;
 //! - MCFG: the first PCIe ECAM window, if any.
@@ -111,6 +111,9 @@ pub struct Gic {
     pub its: Option<u64>,
     /// CPU interface (GICC) entries that are enabled or online-capable: the usable cores.
     pub cpus: u32,
+    /// The first usable GICC entry's Physical Base Address: the GICv2 CPU interface (0 on a
+    /// GICv3 used through its system registers).
+    pub cpu_interface: u64,
 }
 
 /// The generic timer's interrupts, from the GTDT (GSIV and flags: bit 0 edge, bit 1 active low).
@@ -376,6 +379,9 @@ pub fn read_madt(madt: &Table<'_>) -> Result<Gic> {
                 let flags = u32_at(entry, 12).ok_or_else(short)?;
                 // Enabled (bit 0) or Online Capable (bit 3): a core that can run.
                 if flags & 0b1001 != 0 {
+                    if gic.cpus == 0 {
+                        gic.cpu_interface = u64_at(entry, 32).ok_or_else(short)?;
+                    }
                     gic.cpus = gic.cpus.saturating_add(1);
                 }
             }

@@ -9,7 +9,8 @@
 //!    slice.
 //! 2. [`read`] walks the tokens once and fills a [`Machine`]: RAM, reservations, the console
 //!    UART (PL011 or SBSA, its address translated through the buses' `ranges`), PSCI, the board
-//!    (QEMU `virt`, Raspberry Pi 4 / 3, a Xen guest) and `bootargs`.
+//!    (QEMU `virt`, Raspberry Pi 4 / 3, a Xen guest), `bootargs`, the GIC (v2 or v3, its `reg`
+//!    translated like the UART's) and the generic timer's virtual-timer interrupt.
 //!
 //! Every failure is an [`Error`]; its `Display` text is what the boot prints.
 //!
@@ -25,4 +26,4 @@ mod machine;
 pub use blob::{claimed_size, Blob, Name, Token, Tokens, HEADER_SIZE, MAX_DEPTH, MAX_SIZE};
 pub use discover::read;
 pub use error::{Error, Result};
-pub use machine::{Failure, Machine, PsciConduit, Ranges, UartKind, MAX_RANGES};
+pub use machine::{Failure, Gic, Machine, PsciConduit, Ranges, UartKind, MAX_RANGES};

@@ -81,6 +81,7 @@ fn qemu_virt_tables_are_read() {
     assert_eq!(machine.gic.version, 2);
     assert_eq!(machine.gic.distributor, 0x0800_0000);
     assert_eq!(machine.gic.cpus, 1);
+    assert_eq!(machine.gic.cpu_interface, 0x0801_0000);
     assert_eq!(machine.gic.its, None);
     // QEMU virt without EL2: PSCI through the hypervisor call.
     assert_eq!(machine.psci, Some(Psci::Hvc));
@@ -107,6 +108,7 @@ fn qemu_virt_gicv3_at_el2_tables_are_read() {
             redistributor_ranges: 1,
             its: Some(0x0808_0000),
             cpus: 1,
+            cpu_interface: 0,
         }
     );
     // With EL2 (virtualization=on) QEMU's PSCI is EL3's: smc.

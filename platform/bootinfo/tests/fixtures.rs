@@ -371,3 +371,57 @@ fn xen_dom0less_domu() {
     assert_eq!(machine.psci, Some(PsciConduit::Hvc));
     assert_eq!(machine.bootargs, "rivet fixture -- a b");
 }
+
+#[test]
+fn interrupt_controllers_and_the_virtual_timer() {
+    use rivet_bootinfo::devicetree::Gic;
+    use rivet_core::memory::PhysRange;
+    let range = PhysRange::from_start_len;
+
+    let virt = discover(QEMU_VIRT).unwrap();
+    assert_eq!(
+        virt.gic,
+        Some(Gic::V2 {
+            distributor: range(0x0800_0000, 0x1_0000),
+            cpu_interface: range(0x0801_0000, 0x1_0000)
+        })
+    );
+    assert_eq!(virt.virtual_timer, Some(27));
+
+    let gicv3 = discover(QEMU_VIRT_GICV3_EL2).unwrap();
+    assert_eq!(
+        gicv3.gic,
+        Some(Gic::V3 {
+            distributor: range(0x0800_0000, 0x1_0000),
+            redistributors: range(0x080a_0000, 0xf6_0000)
+        })
+    );
+    assert_eq!(gicv3.virtual_timer, Some(27));
+
+    // The Pi 4's GIC-400 sits under /soc at bus address 0x4004_1000, which `ranges` maps to the
+    // CPU's 0xff84_1000.
+    let rpi4 = discover(RPI4).unwrap();
+    assert_eq!(
+        rpi4.gic,
+        Some(Gic::V2 {
+            distributor: range(0xff84_1000, 0x1000),
+            cpu_interface: range(0xff84_2000, 0x2000)
+        })
+    );
+    assert_eq!(rpi4.virtual_timer, Some(27));
+
+    // The Pi 3 has no GIC; its timer's interrupts (two cells, the local controller's) are not
+    // read.
+    let rpi3 = discover(RPI3).unwrap();
+    assert_eq!((rpi3.gic, rpi3.virtual_timer), (None, None));
+
+    let xen = discover(XEN_DOMU).unwrap();
+    assert_eq!(
+        xen.gic,
+        Some(Gic::V3 {
+            distributor: range(0x0300_1000, 0x1_0000),
+            redistributors: range(0x0302_0000, 0x100_0000)
+        })
+    );
+    assert_eq!(xen.virtual_timer, Some(27));
+}

@@ -526,3 +526,89 @@ fn offsets_and_depths_of_tokens() {
         ]
     );
 }
+
+// --- The GIC and the timer ------------------------------------------------------------------------
+
+/// A GICv2 node with `reg`, and a timer with `interrupts`.
+fn gic_and_timer(reg: &[u32], interrupts: &[u32]) -> Vec<u8> {
+    let (reg, interrupts) = (reg.to_vec(), interrupts.to_vec());
+    with_body(move |fdt| {
+        fdt.begin("intc@8000000")
+            .string("compatible", "arm,cortex-a15-gic")
+            .cells("reg", &reg)
+            .end();
+        fdt.begin("timer")
+            .string("compatible", "arm,armv8-timer")
+            .cells("interrupts", &interrupts)
+            .end();
+    })
+}
+
+const GIC_REG: [u32; 8] = [0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000];
+const TIMER: [u32; 12] = [1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4];
+
+#[test]
+fn gic_and_timer_are_read() {
+    let bytes = gic_and_timer(&GIC_REG, &TIMER);
+    let machine = discover(&bytes).unwrap();
+    assert!(machine.gic.is_some());
+    assert_eq!(machine.virtual_timer, Some(27));
+}
+
+#[test]
+fn gic_with_one_region() {
+    let bytes = gic_and_timer(&GIC_REG[..4], &TIMER);
+    assert_eq!(
+        discover_error(&bytes),
+        property(
+            "intc@8000000",
+            "reg",
+            "fewer than two regions (distributor and CPU interface or redistributors)"
+        )
+    );
+}
+
+#[test]
+fn timer_interrupts_that_are_not_gic_specifiers() {
+    let bytes = gic_and_timer(&GIC_REG, &TIMER[..8]);
+    assert_eq!(
+        discover_error(&bytes),
+        property(
+            "timer",
+            "interrupts",
+            "not a whole number of three-cell GIC interrupt specifiers"
+        )
+    );
+    let bytes = gic_and_timer(&GIC_REG, &TIMER[..6]);
+    assert_eq!(
+        discover_error(&bytes),
+        property("timer", "interrupts", "no third (virtual timer) entry")
+    );
+    let mut spi = TIMER;
+    spi[6] = 0; // an SPI
+    let bytes = gic_and_timer(&GIC_REG, &spi);
+    assert_eq!(
+        discover_error(&bytes),
+        property("timer", "interrupts", "the virtual timer is not a PPI below 16")
+    );
+    let mut big = TIMER;
+    big[7] = 16;
+    let bytes = gic_and_timer(&GIC_REG, &big);
+    assert_eq!(
+        discover_error(&bytes),
+        property("timer", "interrupts", "the virtual timer is not a PPI below 16")
+    );
+}
+
+#[test]
+fn a_timer_without_a_gic_is_not_read() {
+    let interrupts = TIMER[..8].to_vec();
+    let bytes = with_body(move |fdt| {
+        fdt.begin("timer")
+            .string("compatible", "arm,armv7-timer")
+            .cells("interrupts", &interrupts)
+            .end();
+    });
+    let machine = discover(&bytes).unwrap();
+    assert_eq!((machine.gic, machine.virtual_timer), (None, None));
+}

@@ -12,7 +12,9 @@
 //! 4. only then console, exit handler and clock are installed — they are registered through
 //!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
 //!    memory every access is while the MMU is off (a Pi's exclusive monitor never succeeds);
-//! 5. `runtime::start` sets up the heap and runs `main`.
+//! 5. the GIC and the virtual timer's interrupt ([`interrupts`]), so `sleep` halts in `wfi`
+//!    (not on a Pi 3, which has no GIC: `sleep` spins there);
+//! 6. `runtime::start` sets up the heap and runs `main`.
 //!
 //! Until step 4, errors are printed straight to the UART (or, before one is known, to the
 //! semihosting console) and end the run with code 103 through [`power_off`].
@@ -22,6 +24,7 @@
 
 mod claim;
 mod error;
+pub(crate) mod interrupts;
 mod memory;
 mod watchdog;
 
@@ -31,7 +34,7 @@ use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use error::BootError;
 use rivet_arch::psci::Conduit;
 use rivet_arch::semihosting::SemihostingConsole;
-use rivet_bootinfo::devicetree::{self, Blob, Machine, PsciConduit, UartKind};
+use rivet_bootinfo::devicetree::{self, Blob, Gic, Machine, PsciConduit, UartKind};
 use rivet_core::console::{Console, LineWriter};
 use rivet_core::memory::PhysRange;
 use rivet_pl011::Pl011;
@@ -101,8 +104,32 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     }
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
     let watchdog_page = PhysRange::from_start_len(machine.watchdog.unwrap_or(0), 0x1000);
-    let pages = [uart_page, watchdog_page];
-    let devices = if machine.watchdog.is_some() { &pages[..] } else { &pages[..1] };
+    let mut pages = [uart_page; 4];
+    let mut count = 1;
+    if machine.watchdog.is_some() {
+        pages[count] = watchdog_page;
+        count += 1;
+    }
+    let controller = match machine.gic {
+        Some(Gic::V2 { distributor, cpu_interface }) => {
+            (pages[count], pages[count + 1]) = (distributor, cpu_interface);
+            count += 2;
+            Some(interrupts::Controller::V2 {
+                distributor: distributor.start,
+                cpu_interface: cpu_interface.start,
+            })
+        }
+        Some(Gic::V3 { distributor, redistributors }) => {
+            (pages[count], pages[count + 1]) = (distributor, redistributors);
+            count += 2;
+            Some(interrupts::Controller::V3 {
+                distributor: distributor.start,
+                redistributors: (redistributors.start, redistributors.len()),
+            })
+        }
+        None => None,
+    };
+    let devices = &pages[..count];
     let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
     let memory = match memory::build(&machine, dtb_range, devices) {
         Ok(memory) => memory,
@@ -118,6 +145,21 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     rivet_core::console::set_console(uart);
     rivet_core::exit::set_exit_handler(power_off);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
+    interrupts::early_logger(machine.bootargs);
+    match (controller, machine.virtual_timer) {
+        (Some(controller), Some(timer)) => {
+            // SAFETY: the ranges are the DTB's GIC `reg`, translated, and `memory::build` mapped
+            // them as Device memory (obligation 1); nothing else drives the GIC (obligation 2).
+            if let Err(e) = unsafe { interrupts::init(controller, timer) } {
+                fail(Some(uart), BootError::Interrupts(e));
+            }
+        }
+        (Some(_), None) => log::debug!("interrupts: a GIC but no generic timer: sleep spins"),
+        (None, _) => log::debug!(
+            "interrupts: no GIC in the devicetree (a Pi 3's BCM2836 controller has no driver \
+             yet): sleep spins"
+        ),
+    }
     // A broken build, not bad boot input: some pointer in the image was never relocated.
     assert!(
         unapplied_relocations == 0,

@@ -13,7 +13,8 @@
 //! 5. the final map becomes the kernel's memory maps, kept with the rest in [`HANDOVER`] inside
 //!    the image; `rivet_arch::uefi::leave_firmware` turns the firmware's MMU off, drops to EL1 and
 //!    calls [`rivet_uefi_continue`] on the kernel's stack;
-//! 6. which, like the devicetree boot: vectors, console UART, page tables, MMU on, then `main`.
+//! 6. which, like the devicetree boot: vectors, console UART, page tables (with the MADT's GIC),
+//!    MMU on, the GIC and the GTDT's virtual timer interrupt (so `sleep` halts), then `main`.
 //!
 //! Errors before step 4 are printed on the firmware's console and the entry returns
 //! EFI_LOAD_ERROR to the firmware (whose boot manager goes on to its next boot option). Errors
@@ -32,6 +33,7 @@ mod error;
 mod firmware;
 mod memory;
 
+use crate::boot::devicetree::interrupts::{self, Controller};
 use crate::runtime::{start, Handoff};
 use console::Uart;
 use core::fmt::Write;
@@ -71,7 +73,7 @@ struct Handover {
 static HANDOVER: Once<Result<Handover, (Option<acpi::Console>, BootError)>> = Once::new();
 /// The command line's bytes and length.
 static COMMAND_LINE: Once<([u8; COMMAND_LINE_SIZE], usize)> = Once::new();
-/// What the ACPI tables say, for the interrupt and timer work to come.
+/// What the ACPI tables say: the GIC (MADT) and the timer's interrupt (GTDT) are used.
 static ACPI: Once<acpi::Machine> = Once::new();
 /// Whether the firmware passed a device tree too (recorded, not used).
 static FIRMWARE_DTB: Once<bool> = Once::new();
@@ -220,7 +222,17 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
         Err(e) => fail(None, e),
     };
     let uart_page = PhysRange::from_start_len(handover.console.base, 0x1000);
-    let memory = match memory::build(&handover.maps, &[uart_page]) {
+    let acpi = ACPI.get();
+    let controller = acpi.map(|acpi| Controller::from_madt(&acpi.gic));
+    let mut devices = [uart_page; 3];
+    let count = match controller {
+        Some(Ok(controller)) => {
+            devices[1..].copy_from_slice(&controller.ranges());
+            3
+        }
+        _ => 1,
+    };
+    let memory = match memory::build(&handover.maps, &devices[..count]) {
         Ok(memory) => memory,
         Err(e) => fail(Some(&uart), e),
     };
@@ -236,6 +248,22 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
     rivet_core::console::set_console(uart);
     rivet_core::exit::set_exit_handler(power_off);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
+    interrupts::early_logger(handover.command_line);
+    // The GTDT's virtual timer GSIV, when it is a PPI (INTIDs 16 to 31).
+    let timer = acpi.and_then(|acpi| acpi.timer).map(|timer| timer.virtual_timer.0);
+    match (controller, timer) {
+        (Some(Ok(controller)), Some(timer @ 16..=31)) => {
+            // SAFETY: the ranges are the MADT's GIC, mapped as Device memory by `memory::build`
+            // above (obligation 1); nothing else drives the GIC (obligation 2).
+            if let Err(e) = unsafe { interrupts::init(controller, timer) } {
+                fail(Some(uart), BootError::Interrupts(e));
+            }
+        }
+        (Some(Err(e)), _) => fail(Some(uart), BootError::Interrupts(e)),
+        (_, timer) => {
+            log::debug!("interrupts: no usable GTDT virtual timer ({timer:?}): sleep spins")
+        }
+    }
     let unapplied = handover.unapplied_relocations;
     assert!(
         unapplied == 0,

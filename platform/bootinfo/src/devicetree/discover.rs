@@ -9,14 +9,15 @@
 //! (§2.3.8): a Pi's UARTs sit under `/soc`, whose bus addresses (0x7e20_1000) are not the CPU's
 //! (0xfe20_1000 on a Pi 4). RAM and reservations sit under the root and need none.
 //!
-//! Weak spots: only UARTs are translated (nothing else the boot reads sits under a bus); a UART
+//! Weak spots: only UARTs and the GIC are translated (nothing else the boot reads sits under a
+//! bus); a GIC whose `#interrupt-cells` is not 3 (GICv3 PPI partitions) is refused; a UART
 //! a bus does not map (no `ranges`, or no entry covering it) is skipped, not reported, as Linux
 //! skips it. Dynamically placed reserved memory (`size` + `alloc-ranges`, no `reg`) is not
 //! honoured.
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
-use super::machine::{Failure, Machine, PsciConduit, UartKind, UNKNOWN_BOARD};
+use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, UNKNOWN_BOARD};
 use rivet_core::memory::PhysRange;
 
 /// Boards recognised from the root node's `compatible`, first match wins. Add a row per board.
@@ -38,6 +39,19 @@ const UARTS: &[(&[u8], UartKind)] =
 
 /// The Raspberry Pi's power-management block, whose watchdog resets or powers the board off.
 const BCM2835_PM: &[u8] = b"brcm,bcm2835-pm-wdt";
+
+/// GIC compatibles: Arm's GICv2 bindings (QEMU `virt`'s `arm,cortex-a15-gic`, the Pi 4's
+/// `arm,gic-400`) and GICv3 (QEMU `virt,gic-version=3`, Xen).
+const GICS: &[(&[u8], bool)] = &[
+    (b"arm,cortex-a15-gic", false),
+    (b"arm,gic-400", false),
+    (b"arm,cortex-a7-gic", false),
+    (b"arm,gic-v3", true),
+];
+
+/// Generic timer compatibles; `interrupts` lists secure physical, non-secure physical, virtual
+/// and hypervisor timer PPIs, in that order.
+const TIMERS: &[&[u8]] = &[b"arm,armv8-timer", b"arm,armv7-timer"];
 
 /// Most UART nodes considered for the console (a Pi 4 has five PL011s).
 const MAX_UARTS: usize = 8;
@@ -98,11 +112,12 @@ enum Property {
     InitrdStart,
     InitrdEnd,
     Ranges,
+    Interrupts,
 }
 
 impl Property {
     /// Every property, indexed by its `u8` value.
-    const ALL: [Property; 13] = [
+    const ALL: [Property; 14] = [
         Property::Other,
         Property::AddressCells,
         Property::SizeCells,
@@ -116,6 +131,7 @@ impl Property {
         Property::InitrdStart,
         Property::InitrdEnd,
         Property::Ranges,
+        Property::Interrupts,
     ];
 
     /// Which property the NUL-terminated name at the start of `name` (the strings block from
@@ -135,6 +151,7 @@ impl Property {
             Some(b'm') if is(b"method\0") => Property::Method,
             Some(b'n') if is(b"no-map\0") => Property::NoMap,
             Some(b'b') if is(b"bootargs\0") => Property::Bootargs,
+            Some(b'i') if is(b"interrupts\0") => Property::Interrupts,
             Some(b'l') if is(b"linux,initrd-start\0") => Property::InitrdStart,
             Some(b'l') if is(b"linux,initrd-end\0") => Property::InitrdEnd,
             _ => Property::Other,
@@ -164,6 +181,7 @@ struct Node<'a> {
     ranges: Option<&'a [u8]>,
     status: Option<&'a [u8]>,
     method: Option<&'a [u8]>,
+    interrupts: Option<&'a [u8]>,
     no_map: bool,
 }
 
@@ -180,6 +198,7 @@ impl Node<'_> {
         ranges: None,
         status: None,
         method: None,
+        interrupts: None,
         no_map: false,
     };
 }
@@ -202,6 +221,9 @@ struct Walk<'a, 'm> {
     alias_count: usize,
     stdout_path: Option<&'a [u8]>,
     initrd: (Option<&'a [u8]>, Option<&'a [u8]>),
+    /// The enabled generic timer node's name and `interrupts`, read once the whole tree (and so
+    /// the GIC, whose `#interrupt-cells` they use) is known.
+    timer: Option<(&'a [u8], &'a [u8])>,
     /// Per strings-block offset: 0 not seen yet, else 1 + the `Property` there.
     names: [u8; NAME_CACHE],
 }
@@ -224,6 +246,7 @@ pub fn read<'a>(
         alias_count: 0,
         stdout_path: None,
         initrd: (None, None),
+        timer: None,
         names: [0; NAME_CACHE],
     };
     match walk.run(blob) {
@@ -358,6 +381,7 @@ impl<'a> Walk<'a, '_> {
             Property::Status => node.status = Some(value),
             Property::Method => node.method = Some(value),
             Property::NoMap => node.no_map = true,
+            Property::Interrupts => node.interrupts = Some(value),
             _ => {}
         }
         match (node.kind, property) {
@@ -435,6 +459,38 @@ impl<'a> Walk<'a, '_> {
                 }
             }
         }
+        let gic = GICS.iter().find(|(c, _)| list_contains(node.compatible, c));
+        if let (true, None, Some(&(_, v3))) = (enabled, self.machine.gic, gic) {
+            let name = printable(node.name);
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            let mut regions = reg(node)?;
+            let missing = Error::BadProperty {
+                node: name,
+                property: "reg",
+                problem: "fewer than two regions (distributor and CPU interface or redistributors)",
+            };
+            let mut next = || -> Result<'a, PhysRange> {
+                let range = regions.next().ok_or(missing)??;
+                let base = translate(range, ancestors, name)?.ok_or(Error::BadProperty {
+                    node: name,
+                    property: "reg",
+                    problem: "not mapped into the CPU's address space",
+                })?;
+                Ok(PhysRange::from_start_len(base, range.len()))
+            };
+            let (distributor, second) = (next()?, next()?);
+            self.machine.gic = Some(if v3 {
+                Gic::V3 { distributor, redistributors: second }
+            } else {
+                Gic::V2 { distributor, cpu_interface: second }
+            });
+        }
+        if enabled
+            && self.timer.is_none()
+            && TIMERS.iter().any(|c| list_contains(node.compatible, c))
+        {
+            self.timer = Some((node.name, node.interrupts.unwrap_or(&[])));
+        }
         if enabled && self.machine.watchdog.is_none() && list_contains(node.compatible, BCM2835_PM)
         {
             let first = reg(node)?.next().ok_or(Error::BadProperty {
@@ -483,6 +539,10 @@ impl<'a> Walk<'a, '_> {
         if self.machine.ram.is_empty() {
             return Err(fail(Error::NoMemory));
         }
+        if let (Some(_), Some((node, interrupts))) = (self.machine.gic, self.timer) {
+            self.machine.virtual_timer =
+                Some(virtual_timer(printable(node), interrupts).map_err(fail)?);
+        }
         let console = self.console(blob).ok_or(fail(Error::NoConsole))?;
         self.machine.console = console.base;
         self.machine.console_kind = console.kind;
@@ -512,6 +572,21 @@ impl<'a> Walk<'a, '_> {
             self.uarts.iter().flatten().find(|u| u.offset == offset).copied()
         };
         stdout.and_then(named).or_else(|| named(b"serial0")).or(Some(first))
+    }
+}
+
+/// The virtual timer's INTID from a generic timer's `interrupts` under a GIC (three cells per
+/// entry: type, number, flags): the third entry, which must be a PPI (type 1, number < 16).
+fn virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> {
+    let bad = |problem| Error::BadProperty { node, property: "interrupts", problem };
+    if !interrupts.len().is_multiple_of(12) {
+        return Err(bad("not a whole number of three-cell GIC interrupt specifiers"));
+    }
+    let entry = interrupts.chunks_exact(12).nth(2).ok_or(bad("no third (virtual timer) entry"))?;
+    let cell = |i: usize| u32::from_be_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
+    match (cell(0), cell(4)) {
+        (1, number) if number < 16 => Ok(16 + number),
+        _ => Err(bad("the virtual timer is not a PPI below 16")),
     }
 }
 

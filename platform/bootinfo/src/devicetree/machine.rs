@@ -32,6 +32,28 @@ pub enum UartKind {
     Sbsa,
 }
 
+/// The interrupt controller, from a node compatible with a GIC binding, its `reg` translated to
+/// CPU physical addresses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Gic {
+    /// A GICv2 (`arm,cortex-a15-gic`, `arm,gic-400`): `reg` is the distributor, then the CPU
+    /// interface.
+    V2 {
+        /// GICD_* registers.
+        distributor: PhysRange,
+        /// GICC_* registers.
+        cpu_interface: PhysRange,
+    },
+    /// A GICv3 (`arm,gic-v3`): `reg` is the distributor, then the redistributors (the first
+    /// region; more regions and the GICv2-compatibility frames that may follow are ignored).
+    V3 {
+        /// GICD_* registers.
+        distributor: PhysRange,
+        /// Every core's GICR_* frames, back to back.
+        redistributors: PhysRange,
+    },
+}
+
 /// A fixed-capacity list of physical ranges, each with a flag (`no-map` for reservations).
 #[derive(Clone, Debug)]
 pub struct Ranges {
@@ -105,6 +127,12 @@ pub struct Machine<'a> {
     pub ram: Ranges,
     /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
     pub reserved: Ranges,
+    /// The GIC, if the machine has one (a Pi 3 has none: its BCM2836 local interrupt controller
+    /// is not a GIC).
+    pub gic: Option<Gic>,
+    /// The INTID of the generic timer's EL1 virtual timer: the third `interrupts` entry of the
+    /// `arm,armv8-timer` node, a PPI (16 + its number). Only read when there is a GIC.
+    pub virtual_timer: Option<u32>,
 }
 
 impl Machine<'_> {
@@ -119,6 +147,8 @@ impl Machine<'_> {
             watchdog: None,
             ram: Ranges::new(),
             reserved: Ranges::new(),
+            gic: None,
+            virtual_timer: None,
         }
     }
 }

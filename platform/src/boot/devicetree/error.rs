@@ -1,5 +1,6 @@
 //! Why a devicetree boot could not go on: every variant is bad boot input (exit code 103).
 
+use super::interrupts::InterruptSetupError;
 use core::fmt;
 use rivet_bootinfo::devicetree;
 use rivet_core::memory::map::MapError;
@@ -28,6 +29,8 @@ pub enum BootError {
     Paging(PagingError),
     /// The console UART could not be set up.
     Console(Pl011Error),
+    /// The GIC or the timer interrupt the devicetree describes could not be set up.
+    Interrupts(InterruptSetupError),
 }
 
 impl fmt::Display for BootError {
@@ -49,6 +52,7 @@ impl fmt::Display for BootError {
             BootError::MemoryMap(e) => write!(f, "memory map: {e}"),
             BootError::Paging(e) => write!(f, "page tables: {e}"),
             BootError::Console(e) => write!(f, "console: {e}"),
+            BootError::Interrupts(e) => write!(f, "interrupt controller: {e}"),
         }
     }
 }

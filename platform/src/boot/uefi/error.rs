@@ -41,6 +41,8 @@ pub enum BootError {
     /// The console 16550 could not be used: its base is misaligned (`None`), or no UART
     /// answers there.
     Console16550(Option<rivet_ns16550::Error>),
+    /// The GIC or the timer interrupt the MADT and GTDT describe could not be set up.
+    Interrupts(crate::boot::devicetree::interrupts::InterruptSetupError),
 }
 
 impl fmt::Display for BootError {
@@ -70,6 +72,7 @@ impl fmt::Display for BootError {
                 f.write_str("console: the 16550's base is not aligned to its access size")
             }
             BootError::Console16550(Some(e)) => write!(f, "console: {e}"),
+            BootError::Interrupts(e) => write!(f, "interrupt controller: {e}"),
         }
     }
 }

@@ -1,0 +1,214 @@
+//! GICv2: distributor and CPU interface, both memory-mapped (IHI 0048B, chapter 4).
+//!
+//! Weak spot: the distributor is shared by every core, and its read-modify-write registers
+//! (GICD_IPRIORITYR, GICD_ITARGETSR) are updated without a lock — fine on one core.
+
+use crate::{bit, byte, DEFAULT_PRIORITY, SPECIAL_INTIDS};
+use rivet_core::interrupt::{InterruptController, InterruptError, Irq};
+use tock_registers::interfaces::{Readable, Writeable};
+
+/// The register blocks, named as in the spec.
+#[allow(missing_docs, non_snake_case)]
+pub mod registers {
+    use tock_registers::register_structs;
+    use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
+
+    register_structs! {
+        /// The distributor (IHI 0048B Table 4-1), the part Rivet uses.
+        pub Distributor {
+            (0x000 => pub GICD_CTLR: ReadWrite<u32>),
+            (0x004 => pub GICD_TYPER: ReadOnly<u32>),
+            (0x008 => pub GICD_IIDR: ReadOnly<u32>),
+            (0x00c => _reserved0),
+            (0x080 => pub GICD_IGROUPR: [ReadWrite<u32>; 32]),
+            (0x100 => pub GICD_ISENABLER: [ReadWrite<u32>; 32]),
+            (0x180 => pub GICD_ICENABLER: [ReadWrite<u32>; 32]),
+            (0x200 => pub GICD_ISPENDR: [ReadWrite<u32>; 32]),
+            (0x280 => pub GICD_ICPENDR: [ReadWrite<u32>; 32]),
+            (0x300 => pub GICD_ISACTIVER: [ReadWrite<u32>; 32]),
+            (0x380 => pub GICD_ICACTIVER: [ReadWrite<u32>; 32]),
+            (0x400 => pub GICD_IPRIORITYR: [ReadWrite<u32>; 255]),
+            (0x7fc => _reserved1),
+            (0x800 => pub GICD_ITARGETSR: [ReadWrite<u32>; 255]),
+            (0xbfc => _reserved2),
+            (0xc00 => pub GICD_ICFGR: [ReadWrite<u32>; 64]),
+            (0xd00 => @END),
+        }
+    }
+
+    register_structs! {
+        /// The CPU interface (IHI 0048B Table 4-2), the part Rivet uses.
+        pub CpuInterface {
+            (0x000 => pub GICC_CTLR: ReadWrite<u32>),
+            (0x004 => pub GICC_PMR: ReadWrite<u32>),
+            (0x008 => pub GICC_BPR: ReadWrite<u32>),
+            (0x00c => pub GICC_IAR: ReadOnly<u32>),
+            (0x010 => pub GICC_EOIR: WriteOnly<u32>),
+            (0x014 => pub GICC_RPR: ReadOnly<u32>),
+            (0x018 => pub GICC_HPPIR: ReadOnly<u32>),
+            (0x01c => @END),
+        }
+    }
+}
+
+use registers::{CpuInterface, Distributor};
+
+/// GICD_CTLR / GICC_CTLR: enable Group 0 (bit 0) and Group 1 (bit 1). In the non-secure view of
+/// a GIC with security extensions bit 0 enables the non-secure group and bit 1 is reserved.
+const ENABLE_GROUPS: u32 = 0b11;
+
+/// GICC_IAR bits 9:0: the interrupt ID (bits 12:10 name the CPU that sent an SGI).
+const IAR_INTID: u32 = 0x3ff;
+
+/// A GICv2 seen from the boot core.
+pub struct GicV2 {
+    distributor: &'static Distributor,
+    cpu: &'static CpuInterface,
+    /// Interrupt IDs the distributor implements: 32 × (GICD_TYPER.ITLinesNumber + 1), max 1020.
+    lines: u32,
+}
+
+impl GicV2 {
+    /// Takes over the GIC whose distributor and CPU interface registers are at `distributor` and
+    /// `cpu_interface`. Nothing is written yet: [`GicV2::init`] does that.
+    ///
+    /// # Safety
+    ///
+    /// 1. `distributor` points at a GICv2 distributor's 4 KiB register frame and `cpu_interface`
+    ///    at its CPU interface's frame (8 KiB), both mapped as Device memory for `'static`.
+    /// 2. Nothing else programs this GIC (one driver per GIC, firmware done with it).
+    pub unsafe fn new(distributor: *mut u8, cpu_interface: *mut u8) -> Self {
+        // SAFETY: obligation 1: both point at their register frames, mapped for 'static; the
+        // register types are interior-mutable MMIO cells, so shared references are sound.
+        let (distributor, cpu) = unsafe {
+            (&*(distributor as *const Distributor), &*(cpu_interface as *const CpuInterface))
+        };
+        let lines = (32 * ((distributor.GICD_TYPER.get() & 0x1f) + 1)).min(SPECIAL_INTIDS.start);
+        Self { distributor, cpu, lines }
+    }
+
+    /// Enables the distributor and the CPU interface with every priority unmasked. Interrupts
+    /// stay disabled one by one until [`InterruptController::enable`].
+    pub fn init(&self) {
+        let d = self.distributor;
+        d.GICD_CTLR.set(0);
+        // Everything off and not pending, so nothing left over by firmware fires.
+        for index in 0..(self.lines / 32) as usize {
+            d.GICD_ICENABLER[index].set(u32::MAX);
+            d.GICD_ICPENDR[index].set(u32::MAX);
+        }
+        d.GICD_CTLR.set(ENABLE_GROUPS);
+        // Lowest mask (all priorities pass), no preemption grouping.
+        self.cpu.GICC_PMR.set(0xff);
+        self.cpu.GICC_BPR.set(0);
+        self.cpu.GICC_CTLR.set(ENABLE_GROUPS);
+    }
+
+    /// How many interrupt IDs the distributor implements.
+    pub fn lines(&self) -> u32 {
+        self.lines
+    }
+
+    fn check(&self, irq: Irq) -> Result<u32, InterruptError> {
+        if irq.0 < self.lines {
+            Ok(irq.0)
+        } else {
+            Err(InterruptError::OutOfRange(irq))
+        }
+    }
+}
+
+// SAFETY: the registers are MMIO cells; every access is a single volatile load or store, which
+// the GIC serialises. The read-modify-write updates are the weak spot named in the header (one
+// core, called with interrupts masked).
+unsafe impl Sync for GicV2 {}
+// SAFETY: as for `Sync`: the references are to device registers, not thread-local data.
+unsafe impl Send for GicV2 {}
+
+impl InterruptController for GicV2 {
+    fn enable(&self, irq: Irq) -> Result<(), InterruptError> {
+        let intid = self.check(irq)?;
+        let d = self.distributor;
+        let (index, shift) = byte(intid);
+        let priority = d.GICD_IPRIORITYR[index].get() & !(0xff << shift);
+        d.GICD_IPRIORITYR[index].set(priority | u32::from(DEFAULT_PRIORITY) << shift);
+        if intid >= crate::FIRST_SPI {
+            // SPIs go to CPU interface 0 (the boot core); SGI/PPI targets are read-only.
+            let targets = d.GICD_ITARGETSR[index].get() & !(0xff << shift);
+            d.GICD_ITARGETSR[index].set(targets | 1 << shift);
+        }
+        let (index, mask) = bit(intid);
+        d.GICD_ISENABLER[index].set(mask);
+        Ok(())
+    }
+
+    fn disable(&self, irq: Irq) -> Result<(), InterruptError> {
+        let intid = self.check(irq)?;
+        let (index, mask) = bit(intid);
+        self.distributor.GICD_ICENABLER[index].set(mask);
+        Ok(())
+    }
+
+    fn claim(&self) -> Option<Irq> {
+        let intid = self.cpu.GICC_IAR.get() & IAR_INTID;
+        (!SPECIAL_INTIDS.contains(&intid)).then_some(Irq(intid))
+    }
+
+    fn complete(&self, irq: Irq) {
+        self.cpu.GICC_EOIR.set(irq.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Zeroed memory standing in for the two register frames (RAM, not MMIO: what the driver
+    /// writes stays there to be checked).
+    fn fake() -> (&'static mut [u32], &'static mut [u32]) {
+        (Vec::leak(vec![0u32; 0x1000 / 4]), Vec::leak(vec![0u32; 0x100 / 4]))
+    }
+
+    #[test]
+    fn init_enable_claim_complete() {
+        let (d, c) = fake();
+        d[1] = 2; // GICD_TYPER.ITLinesNumber = 2: 96 interrupt IDs
+        c[3] = 0x0000_041b; // GICC_IAR: CPU 1, INTID 27
+        let (d, c) = (d.as_mut_ptr(), c.as_mut_ptr());
+        // SAFETY: both fakes are larger than the register blocks and leaked ('static); only this
+        // test uses them.
+        let gic = unsafe { GicV2::new(d.cast(), c.cast()) };
+        assert_eq!(gic.lines(), 96);
+        gic.init();
+        // SAFETY: as above; the driver is done writing.
+        let (d, c) = unsafe {
+            (core::slice::from_raw_parts(d, 0x400), core::slice::from_raw_parts(c, 0x40))
+        };
+        assert_eq!(d[0], ENABLE_GROUPS);
+        assert_eq!(d[0x180 / 4 + 2], u32::MAX, "GICD_ICENABLER covers every line");
+        assert_eq!((c[0], c[1]), (ENABLE_GROUPS, 0xff), "GICC_CTLR, GICC_PMR");
+
+        assert_eq!(gic.enable(Irq(27)), Ok(()));
+        assert_eq!(gic.enable(Irq(40)), Ok(()));
+        assert_eq!(gic.enable(Irq(96)), Err(InterruptError::OutOfRange(Irq(96))));
+        assert_eq!(d[0x100 / 4], 1 << 27, "GICD_ISENABLER0");
+        assert_eq!(d[0x100 / 4 + 1], 1 << 8, "GICD_ISENABLER1");
+        assert_eq!(d[0x400 / 4 + 6], 0xa0 << 24, "GICD_IPRIORITYR6");
+        assert_eq!(d[0x800 / 4 + 10], 1, "GICD_ITARGETSR10: SPI 40 to CPU 0");
+        assert_eq!(d[0x800 / 4 + 6], 0, "PPI targets are left alone");
+
+        assert_eq!(gic.claim(), Some(Irq(27)));
+        gic.complete(Irq(27));
+        // SAFETY: as above.
+        assert_eq!(unsafe { c.as_ptr().add(4).read_volatile() }, 27, "GICC_EOIR");
+    }
+
+    #[test]
+    fn spurious_is_not_claimed() {
+        let (d, c) = fake();
+        c[3] = 1023;
+        // SAFETY: as in the test above.
+        let gic = unsafe { GicV2::new(d.as_mut_ptr().cast(), c.as_mut_ptr().cast()) };
+        assert_eq!(gic.claim(), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! The GIC and the generic timer's interrupt, wired together: what makes `sleep` halt the core.
+//!
+//! Shared by the devicetree and UEFI boots (the GIC comes from the DTB or the MADT, the timer's
+//! INTID from `/timer` or the GTDT). [`init`] brings the GIC up, installs it as core's interrupt
+//! controller, gives the virtual timer's PPI a handler that disarms the alarm and counts the
+//! interrupt (`rivet::time::alarm_interrupts`), and installs the virtual timer as `sleep`'s
+//! alarm with `cpu::wait_for_interrupt` (`wfi`) as the idle.
+//!
+//! Weak spots: boot core only; a GIC that does not come up (no redistributor for this core, a
+//! busy bit stuck) is reported as bad boot input rather than falling back to spinning.
+
+use core::sync::atomic::Ordering;
+use rivet_core::interrupt::{self, Irq};
+use rivet_core::memory::PhysRange;
+use rivet_core::time::Alarm;
+use rivet_gic::{GicV2, GicV3, GicV3Error, SystemRegisters};
+use spin::Once;
+
+static GICV2: Once<GicV2> = Once::new();
+static GICV3: Once<GicV3> = Once::new();
+
+/// A GIC to bring up: its version and CPU physical register ranges (base, length).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Controller {
+    /// Distributor and CPU interface.
+    V2 { distributor: u64, cpu_interface: u64 },
+    /// Distributor and the redistributor range (base, length).
+    V3 { distributor: u64, redistributors: (u64, u64) },
+}
+
+/// Why the interrupts could not be set up.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum InterruptSetupError {
+    /// A GICv3 on a CPU without the GIC system-register interface.
+    NoSystemRegisters,
+    /// The GICv3 did not come up.
+    GicV3(GicV3Error),
+    /// The timer's interrupt could not be given its handler.
+    Timer(interrupt::InterruptError),
+    /// The firmware's description of the GIC or timer is unusable (what is wrong).
+    Unsupported(&'static str),
+}
+
+impl core::fmt::Display for InterruptSetupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            InterruptSetupError::NoSystemRegisters => {
+                f.write_str("GICv3 described, but the CPU has no GIC system-register interface")
+            }
+            InterruptSetupError::GicV3(e) => write!(f, "{e}"),
+            InterruptSetupError::Timer(e) => write!(f, "timer interrupt: {e}"),
+            InterruptSetupError::Unsupported(what) => f.write_str(what),
+        }
+    }
+}
+
+impl Controller {
+    /// The controller the ACPI MADT describes. GIC version 0 ("read the hardware") is taken as
+    /// v3 when there are redistributor ranges, else v2. Redistributors given per GICC entry
+    /// (no GICR entry) are not supported.
+    pub(crate) fn from_madt(gic: &rivet_bootinfo::acpi::Gic) -> Result<Self, InterruptSetupError> {
+        let v3 = match gic.version {
+            1 | 2 => false,
+            3 | 4 => true,
+            _ => gic.redistributor_ranges > 0,
+        };
+        if v3 {
+            if gic.redistributor_ranges == 0 {
+                return Err(InterruptSetupError::Unsupported(
+                    "MADT: a GICv3 without a GICR (redistributor range) entry",
+                ));
+            }
+            let (base, length) = gic.redistributors;
+            Ok(Controller::V3 {
+                distributor: gic.distributor,
+                redistributors: (base, u64::from(length)),
+            })
+        } else if gic.cpu_interface == 0 {
+            Err(InterruptSetupError::Unsupported("MADT: a GICv2 without a CPU interface base"))
+        } else {
+            Ok(Controller::V2 { distributor: gic.distributor, cpu_interface: gic.cpu_interface })
+        }
+    }
+
+    /// The register ranges to map as Device memory: the distributor (4 KiB on a v2, 64 KiB on a
+    /// v3) and the CPU interface (8 KiB) or the redistributors.
+    pub(crate) fn ranges(&self) -> [PhysRange; 2] {
+        match *self {
+            Controller::V2 { distributor, cpu_interface } => [
+                PhysRange::from_start_len(distributor, 0x1000),
+                PhysRange::from_start_len(cpu_interface, 0x2000),
+            ],
+            Controller::V3 { distributor, redistributors: (base, length) } => [
+                PhysRange::from_start_len(distributor, 0x1_0000),
+                PhysRange::from_start_len(base, length),
+            ],
+        }
+    }
+}
+
+/// The GICv3 CPU interface, through the arch layer's ICC_* accessors.
+const ICC: SystemRegisters = SystemRegisters {
+    enable: rivet_arch::gic::enable,
+    acknowledge: rivet_arch::gic::acknowledge,
+    end_of_interrupt: rivet_arch::gic::end_of_interrupt,
+};
+
+/// The virtual timer's interrupt: the deadline has passed. Disarming drops the (level) line;
+/// `sleep` re-checks the clock when `wfi` returns.
+fn timer_interrupt(_: Irq) {
+    rivet_arch::time::ALARM.disarm();
+    crate::time::ALARM_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Brings up `controller`, installs it, and makes the virtual timer (INTID `timer`) `sleep`'s
+/// alarm. Runs once, with the MMU on (atomics) and IRQs masked.
+///
+/// # Safety
+///
+/// 1. The ranges in `controller` are the GIC's registers as the firmware describes them, mapped
+///    as Device memory at their physical addresses for the rest of the run.
+/// 2. Nothing else drives the GIC.
+pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), InterruptSetupError> {
+    match controller {
+        Controller::V2 { distributor, cpu_interface } => {
+            // SAFETY: obligations 1 and 2 are the caller's.
+            let gic = unsafe { GicV2::new(distributor as *mut u8, cpu_interface as *mut u8) };
+            let gic = GICV2.call_once(|| gic);
+            gic.init();
+            interrupt::set_controller(gic);
+            log::debug!(
+                "interrupts: GICv2 (distributor {distributor:#x}, CPU interface \
+                 {cpu_interface:#x}, {} lines), virtual timer INTID {timer}",
+                gic.lines()
+            );
+        }
+        Controller::V3 { distributor, redistributors: (base, length) } => {
+            if !rivet_arch::gic::has_system_registers() {
+                return Err(InterruptSetupError::NoSystemRegisters);
+            }
+            // SAFETY: obligations 1 and 2 are the caller's; the CPU has the ICC_* interface
+            // (checked above) and the entry code set ICC_SRE_EL2.Enable where it owned EL2.
+            let gic = unsafe {
+                GicV3::new(
+                    distributor as *mut u8,
+                    base as *mut u8,
+                    length as usize,
+                    rivet_arch::cpu::affinity(),
+                    ICC,
+                )
+            }
+            .map_err(InterruptSetupError::GicV3)?;
+            let gic = GICV3.call_once(|| gic);
+            gic.init().map_err(InterruptSetupError::GicV3)?;
+            interrupt::set_controller(gic);
+            log::debug!(
+                "interrupts: GICv3 (distributor {distributor:#x}, redistributors {base:#x}+\
+                 {length:#x}, {} lines), virtual timer INTID {timer}",
+                gic.lines()
+            );
+        }
+    }
+    rivet_arch::time::ALARM.disarm();
+    interrupt::set_handler(Irq(timer), timer_interrupt).map_err(InterruptSetupError::Timer)?;
+    rivet_core::time::set_alarm(&rivet_arch::time::ALARM, rivet_arch::cpu::wait_for_interrupt);
+    crate::time::HAS_ALARM.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Installs the logger before `runtime::start` does, at the level `rivet.log` in `bootargs`
+/// asks for, so device discovery can log at debug level. There is no heap yet, so this is a
+/// plain word scan (quoting is the runtime's business); anything unusual is left for the
+/// runtime's full parse to handle or report.
+pub(crate) fn early_logger(bootargs: &str) {
+    let words = bootargs.split_ascii_whitespace().take_while(|&word| word != "--");
+    let value = words.filter_map(|word| word.strip_prefix("rivet.log=")).last();
+    if let Some(Ok(level)) = value.map(rivet_core::logger::parse_level) {
+        rivet_core::logger::init(level);
+    }
+}
