@@ -4,10 +4,11 @@
 //! carries every boot environment of that architecture, and the entry code (in `arch/`) jumps to
 //! the `rivet_*_entry` function of the environment that started it:
 //!
-//! - x86_64: [`pvh`] (QEMU/KVM `microvm` and `q35`, Firecracker, cloud-hypervisor). Xen PV
-//!   comes next beside it.
-//! - aarch64: [`devicetree`] (an arm64 `Image` handed a DTB: QEMU `virt`; the Pi and Xen later
-//!   recognised from the same DTB).
+//! - x86_64: [`pvh`] (QEMU/KVM `microvm` and `q35`, Firecracker, cloud-hypervisor) and
+//!   [`xen_pv`] (a classic Xen PV guest, entered through the Xen ELF notes).
+//! - aarch64: [`devicetree`] (an arm64 `Image` handed a DTB: QEMU `virt`, Raspberry Pi 4/3, Xen
+//!   dom0less, told apart by the DTB) and [`uefi`] (the same image started by UEFI firmware with
+//!   ACPI only, as on AWS Graviton); [`shutdown`] ends the run for both.
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod pvh;
@@ -16,6 +17,8 @@ pub(crate) mod xen_pv;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod devicetree;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod shutdown;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod uefi;
 

@@ -26,30 +26,20 @@ mod claim;
 mod error;
 pub(crate) mod interrupts;
 mod memory;
-mod watchdog;
+pub(crate) mod watchdog;
 
+use crate::boot::shutdown;
 use crate::runtime::{start, Handoff};
-use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use error::BootError;
 use rivet_arch::psci::Conduit;
-use rivet_arch::semihosting::SemihostingConsole;
 use rivet_bootinfo::devicetree::{self, Blob, Gic, Machine, PsciConduit, UartKind};
-use rivet_core::console::{Console, LineWriter};
+use rivet_core::console::Console;
 use rivet_core::memory::PhysRange;
 use rivet_pl011::Pl011;
 use spin::Once;
 
 /// The console UART, once the MMU is on.
 static UART: Once<Pl011> = Once::new();
-
-/// The PSCI conduit for powering off: 0 none, 1 `hvc`, 2 `smc`. A plain store sets it, so it is
-/// usable before the MMU is on.
-static PSCI: AtomicU8 = AtomicU8::new(0);
-
-/// A Raspberry Pi's power-management block (0: none), for powering off where there is no PSCI.
-/// Set by a plain store, before the MMU is on.
-static WATCHDOG: AtomicU64 = AtomicU64::new(0);
 
 /// The platform's entry point, called once by the arch entry code with the MMU off.
 ///
@@ -73,13 +63,11 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     let mut machine = Machine::new();
     let read = devicetree::read(&blob, &mut machine);
     // Known as soon as the walk has passed /psci, so even a later failure can power off.
-    let conduit = match machine.psci {
-        None => 0,
-        Some(PsciConduit::Hvc) => 1,
-        Some(PsciConduit::Smc) => 2,
-    };
-    PSCI.store(conduit, Ordering::Relaxed);
-    WATCHDOG.store(machine.watchdog.unwrap_or(0), Ordering::Relaxed);
+    shutdown::set_psci(machine.psci.map(|conduit| match conduit {
+        PsciConduit::Hvc => Conduit::Hvc,
+        PsciConduit::Smc => Conduit::Smc,
+    }));
+    shutdown::set_watchdog(machine.watchdog);
     // A failure still names the UART if one was found, so the error can be shown there.
     let (uart_base, uart_kind) = match &read {
         Ok(()) => (machine.console, machine.console_kind),
@@ -178,40 +166,17 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
 /// Reports bad boot input on the UART, or on the semihosting console before a UART is known,
 /// and ends the run with code 103.
 fn fail(uart: Option<&Pl011>, error: BootError) -> ! {
-    let console: &dyn Console = match uart {
-        Some(uart) => uart,
-        None => &SemihostingConsole,
-    };
-    let _ = writeln!(LineWriter(console), "rivet: bad boot input: {error}");
+    shutdown::report_bad_boot_input(uart.map(|u| u as &dyn Console), &error);
     if let Some(uart) = uart {
         uart.flush();
     }
     power_off(rivet_core::exit::BAD_BOOT_INPUT)
 }
 
-/// Ends the run with `code`: semihosting where a host listens (QEMU, a debugger), else PSCI
-/// SYSTEM_OFF, else a Pi's watchdog (neither carries the code), else the core halts. The
-/// platform's exit handler.
+/// The platform's exit handler: flushes the console, then [`shutdown::power_off`].
 fn power_off(code: i32) -> ! {
     if let Some(uart) = UART.get() {
         uart.flush();
     }
-    rivet_arch::semihosting::exit(code);
-    let conduit = match PSCI.load(Ordering::Relaxed) {
-        1 => Some(Conduit::Hvc),
-        2 => Some(Conduit::Smc),
-        _ => None,
-    };
-    if let Some(conduit) = conduit {
-        // Returns only if the firmware refuses; halting is all that is left then.
-        let _ = rivet_arch::psci::system_off(conduit);
-    }
-    let watchdog = WATCHDOG.load(Ordering::Relaxed);
-    if watchdog != 0 {
-        // SAFETY: the address is the DTB's `brcm,bcm2835-pm-wdt` block, translated to the CPU's
-        // view; its page is mapped as Device memory before the MMU comes on (and reachable as
-        // it is before), and nothing else in the kernel drives it (obligation 1).
-        unsafe { watchdog::power_off(watchdog) };
-    }
-    rivet_arch::cpu::halt_forever()
+    shutdown::power_off(code)
 }

@@ -34,17 +34,16 @@ mod firmware;
 mod memory;
 
 use crate::boot::devicetree::interrupts::{self, Controller};
+use crate::boot::shutdown;
 use crate::runtime::{start, Handoff};
 use console::Uart;
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
 use error::BootError;
 use firmware::{Firmware, ACPI_20_TABLE, DTB_TABLE, INVALID_PARAMETER, LOAD_ERROR};
 use memory::Maps;
 use rivet_arch::psci::Conduit;
-use rivet_arch::semihosting::SemihostingConsole;
 use rivet_bootinfo::acpi::{self, Psci};
-use rivet_core::console::{Console, LineWriter};
+use rivet_core::console::Console;
 use rivet_core::memory::map::MemoryMap;
 use rivet_core::memory::PhysRange;
 use spin::Once;
@@ -79,8 +78,6 @@ static ACPI: Once<acpi::Machine> = Once::new();
 static FIRMWARE_DTB: Once<bool> = Once::new();
 /// The console UART, once the MMU is on.
 static UART: Once<Uart> = Once::new();
-/// The PSCI conduit: 0 none, 1 `hvc`, 2 `smc`. A plain store sets it.
-static PSCI: AtomicU8 = AtomicU8::new(0);
 
 /// The ACPI tables as the firmware left them in RAM, read only inside RAM its memory map names.
 struct FirmwareMemory<'m> {
@@ -148,12 +145,10 @@ fn firmware_phase(firmware: &Firmware, image: u64, unapplied: u64) -> Result<(),
     let first = memory::from_descriptors(&buffer[..len], descriptor_size)?;
     let machine = acpi::read(&FirmwareMemory { ram: &first.mapped }, rsdp)?;
     ACPI.call_once(|| machine);
-    let conduit = match machine.psci {
-        None => 0,
-        Some(Psci::Hvc) => 1,
-        Some(Psci::Smc) => 2,
-    };
-    PSCI.store(conduit, Ordering::Relaxed);
+    shutdown::set_psci(machine.psci.map(|conduit| match conduit {
+        Psci::Hvc => Conduit::Hvc,
+        Psci::Smc => Conduit::Smc,
+    }));
 
     // Nothing may allocate between GetMemoryMap and ExitBootServices (printing would): a
     // changed map makes ExitBootServices refuse the key, and the loop fetches the map again.
@@ -288,32 +283,17 @@ fn console_uart(console: &acpi::Console) -> Result<Uart, BootError> {
 
 /// Reports bad boot input on the UART, or on the semihosting console, and ends the run with 103.
 fn fail(uart: Option<&Uart>, error: BootError) -> ! {
-    let console: &dyn Console = match uart {
-        Some(uart) => uart,
-        None => &SemihostingConsole,
-    };
-    let _ = writeln!(LineWriter(console), "rivet: bad boot input: {error}");
+    shutdown::report_bad_boot_input(uart.map(|u| u as &dyn Console), &error);
     if let Some(uart) = uart {
         uart.flush();
     }
     power_off(rivet_core::exit::BAD_BOOT_INPUT)
 }
 
-/// Ends the run with `code`: semihosting where a host listens (QEMU, a debugger), else PSCI
-/// SYSTEM_OFF as the FADT says, else the core halts. The platform's exit handler.
+/// The platform's exit handler: flushes the console, then [`shutdown::power_off`].
 fn power_off(code: i32) -> ! {
     if let Some(uart) = UART.get() {
         uart.flush();
     }
-    rivet_arch::semihosting::exit(code);
-    let conduit = match PSCI.load(Ordering::Relaxed) {
-        1 => Some(Conduit::Hvc),
-        2 => Some(Conduit::Smc),
-        _ => None,
-    };
-    if let Some(conduit) = conduit {
-        // Returns only if the firmware refuses; halting is all that is left then.
-        let _ = rivet_arch::psci::system_off(conduit);
-    }
-    rivet_arch::cpu::halt_forever()
+    shutdown::power_off(code)
 }
