@@ -160,13 +160,32 @@ rivet_primary_entry:
 /*
  * Entered at EL2 (no VHE): configure EL2 so EL1 runs unhindered, then drop to EL1h. Rivet does
  * not use EL2 itself (but lets EL1 use the GICv3 system registers).
- * Preserves: x19 (corrected), x20, x21. Corrupts: x9.
+ * Preserves: x19 (corrected), x20, x21. Corrupts: x9, x10, x30.
  */
 rivet_el2_entry:
+    bl      rivet_el2_setup
     /* The first counter read was CNTPCT - CNTVOFF_EL2; with CNTVOFF_EL2 = 0 from now on, the
      * virtual counter equals the physical one, so add the old offset back. */
-    mrs     x9, cntvoff_el2
-    add     x19, x19, x9
+    add     x19, x19, x10
+    /* SPSR_EL2: return to EL1h (M = 0b0101) with D, A, I, F masked (0x3c0). */
+    mov     x9, #0x3c5
+    msr     spsr_el2, x9
+    adr     x9, rivet_el1_entry
+    msr     elr_el2, x9
+    /* eret is context-synchronising: the writes above take effect for EL1 without an isb. */
+    eret
+
+/*
+ * rivet_el2_setup: configures EL2 so that EL1 runs unhindered: EL1 in AArch64, nothing trapped,
+ * no stage 2, the counters and timers and (GICv3) the ICC_* system registers usable from EL1,
+ * MIDR/MPIDR passed through. Shared by this entry and the UEFI entry (uefi.rs).
+ * Call with bl at EL2, MMU on or off; uses no memory.
+ * Returns: x10 = CNTVOFF_EL2 as it was (add it to a counter read taken before). Corrupts: x9.
+ */
+    .global rivet_el2_setup
+    .type rivet_el2_setup, %function
+rivet_el2_setup:
+    mrs     x10, cntvoff_el2
     msr     cntvoff_el2, xzr
     /* HCR_EL2: RW = 1 (EL1 is AArch64), nothing trapped, no stage 2 (VM = 0). */
     mov     x9, #(1 << 31)
@@ -185,25 +204,20 @@ rivet_el2_entry:
      * CPU, where the register does not exist. */
     mrs     x9, id_aa64pfr0_el1
     ubfx    x9, x9, #24, #4
-    cbz     x9, 9f
+    cbz     x9, 1f
     mrs     x9, S3_4_C12_C9_5       /* ICC_SRE_EL2 */
     orr     x9, x9, #0x1            /* SRE */
     orr     x9, x9, #0x8            /* Enable */
     msr     S3_4_C12_C9_5, x9
     isb
-9:
+1:
     /* MIDR/MPIDR read at EL1 return VPIDR/VMPIDR_EL2, whose reset values are unknown. */
     mrs     x9, midr_el1
     msr     vpidr_el2, x9
     mrs     x9, mpidr_el1
     msr     vmpidr_el2, x9
-    /* SPSR_EL2: return to EL1h (M = 0b0101) with D, A, I, F masked (0x3c0). */
-    mov     x9, #0x3c5
-    msr     spsr_el2, x9
-    adr     x9, rivet_el1_entry
-    msr     elr_el2, x9
-    /* eret is context-synchronising: the writes above take effect for EL1 without an isb. */
-    eret
+    ret
+    .size rivet_el2_setup, . - rivet_el2_setup
 
 /*
  * At EL1, MMU off. Preserves: x19, x20, x21.

@@ -156,36 +156,11 @@ rivet_leave_firmware:
     bic     x9, x9, #0x4            /* C */
     msr     sctlr_el2, x9
     isb
-    /* Then as boot.rs's rivet_el2_entry: CNTVOFF_EL2 = 0 (the entry read corrected), EL1 in
-     * AArch64 with nothing trapped, no stage 2, MIDR/MPIDR passed through, eret to EL1h. */
-    mrs     x9, cntvoff_el2
-    add     x21, x21, x9
-    msr     cntvoff_el2, xzr
-    mov     x9, #(1 << 31)
-    msr     hcr_el2, x9
-    mov     x9, #3
-    msr     cnthctl_el2, x9
-    mov     x9, #0x33ff
-    msr     cptr_el2, x9
-    msr     hstr_el2, xzr
-    msr     vttbr_el2, xzr
-    /* ICC_SRE_EL2 (GICv3): where the CPU has the GIC system-register interface
-     * (ID_AA64PFR0_EL1.GIC, bits 27:24, non-zero), set SRE (bit 0) and Enable (bit 3), so EL1
-     * may set ICC_SRE_EL1.SRE and use ICC_* without trapping to EL2. Skipped on a GICv2-only
-     * CPU, where the register does not exist. */
-    mrs     x9, id_aa64pfr0_el1
-    ubfx    x9, x9, #24, #4
-    cbz     x9, 10f
-    mrs     x9, S3_4_C12_C9_5       /* ICC_SRE_EL2 */
-    orr     x9, x9, #0x1            /* SRE */
-    orr     x9, x9, #0x8            /* Enable */
-    msr     S3_4_C12_C9_5, x9
-    isb
-10:
-    mrs     x9, midr_el1
-    msr     vpidr_el2, x9
-    mrs     x9, mpidr_el1
-    msr     vmpidr_el2, x9
+    /* Then as boot.rs's rivet_el2_entry: EL2 set up for EL1 (rivet_el2_setup, corrupts x9,
+     * x10, x30 — nothing returns from here), the entry read corrected by the old CNTVOFF_EL2,
+     * and eret to EL1h. */
+    bl      rivet_el2_setup
+    add     x21, x21, x10
     mov     x9, #0x3c5
     msr     spsr_el2, x9
     adr     x9, 8f
