@@ -43,7 +43,7 @@ core::arch::global_asm!(
  *   x20  DTB physical address (x0 on entry)
  *   x21  exception level at entry (1 or 2), to pick the path below
  *   x22  relocations the entry code could not apply (handed to Rust, which reports them)
- *   x9 .. x15 scratch
+ *   x9 .. x15 scratch; x30 the return address of the shared subroutines below (bl)
  */
 _start:
     /* code0: "MZ" in its low half-word, the DOS signature a PE/COFF loader (UEFI) checks, and an
@@ -176,6 +176,60 @@ rivet_el2_entry:
     eret
 
 /*
+ * rivet_apply_relocations: for each Elf64_Rela {{r_offset, r_info, r_addend}} of type
+ * R_AARCH64_RELATIVE (1027), stores base + r_addend at base + r_offset, where base is the
+ * address the image runs at (linked at 0, so the load address). R_AARCH64_NONE (0) is skipped;
+ * anything else, and a misaligned target, is counted. Shared by this entry (MMU off: every
+ * access is Device memory, hence the 8-byte alignment check) and the UEFI entry (MMU on).
+ * Returns: x22 = relocations not applied. Corrupts: x9 .. x14. Uses no stack.
+ */
+    .global rivet_apply_relocations
+    .type rivet_apply_relocations, %function
+rivet_apply_relocations:
+    adrp    x9, __image_start
+    add     x9, x9, :lo12:__image_start
+    adrp    x10, __rela_start
+    add     x10, x10, :lo12:__rela_start
+    adrp    x11, __rela_end
+    add     x11, x11, :lo12:__rela_end
+    mov     x22, #0
+1:  cmp     x10, x11
+    b.hs    3f
+    ldp     x12, x13, [x10], #16    /* r_offset, r_info */
+    ldr     x14, [x10], #8          /* r_addend */
+    cmp     x13, #1027
+    b.ne    2f
+    tst     x12, #7
+    b.ne    2f
+    add     x14, x14, x9
+    str     x14, [x9, x12]
+    b       1b
+2:  cbz     x13, 1b                 /* R_AARCH64_NONE */
+    add     x22, x22, #1
+    b       1b
+3:  ret
+    .size rivet_apply_relocations, . - rivet_apply_relocations
+
+/*
+ * rivet_zero_bss: zeroes .bss (16-byte aligned at both ends by the linker script). No `dc zva`:
+ * it faults on Device memory, which is what every access is with the MMU off. The exception
+ * stack is outside .bss: it needs no zeroing. Corrupts: x9, x10. Uses no stack.
+ */
+    .global rivet_zero_bss
+    .type rivet_zero_bss, %function
+rivet_zero_bss:
+    adrp    x9, __bss_start
+    add     x9, x9, :lo12:__bss_start
+    adrp    x10, __bss_end
+    add     x10, x10, :lo12:__bss_end
+1:  cmp     x9, x10
+    b.hs    2f
+    stp     xzr, xzr, [x9], #16
+    b       1b
+2:  ret
+    .size rivet_zero_bss, . - rivet_zero_bss
+
+/*
  * rivet_el2_setup: configures EL2 so that EL1 runs unhindered: EL1 in AArch64, nothing trapped,
  * no stage 2, the counters and timers and (GICv3) the ICC_* system registers usable from EL1,
  * MIDR/MPIDR passed through. Shared by this entry and the UEFI entry (uefi.rs).
@@ -269,28 +323,7 @@ rivet_el1_entry:
      * is the load address. R_AARCH64_NONE (0) is skipped; anything else is counted in x22.
      * With the MMU off every access is Device memory: the target must be 8-byte aligned.
      */
-    adrp    x9, __image_start
-    add     x9, x9, :lo12:__image_start
-    adrp    x10, __rela_start
-    add     x10, x10, :lo12:__rela_start
-    adrp    x11, __rela_end
-    add     x11, x11, :lo12:__rela_end
-    mov     x22, #0
-2:  cmp     x10, x11
-    b.hs    4f
-    ldp     x12, x13, [x10], #16    /* r_offset, r_info */
-    ldr     x14, [x10], #8          /* r_addend */
-    cmp     x13, #1027
-    b.ne    3f
-    tst     x12, #7
-    b.ne    3f
-    add     x14, x14, x9
-    str     x14, [x9, x12]
-    b       2b
-3:  cbz     x13, 2b                 /* R_AARCH64_NONE */
-    add     x22, x22, #1
-    b       2b
-4:
+    bl      rivet_apply_relocations
     /* Invalidate the instruction cache: the loader may have left stale lines, and a relocation
      * may (in principle) have patched code. dsb: the invalidation and the relocation stores are
      * complete; isb: nothing after this was fetched before them. */
@@ -301,15 +334,7 @@ rivet_el1_entry:
     /* Zero .bss (16-byte aligned at both ends by the linker script). No `dc zva`: it faults on
      * Device memory, which is what every access is with the MMU off. The exception stack is
      * outside .bss: it needs no zeroing. */
-    adrp    x9, __bss_start
-    add     x9, x9, :lo12:__bss_start
-    adrp    x10, __bss_end
-    add     x10, x10, :lo12:__bss_end
-5:  cmp     x9, x10
-    b.hs    6f
-    stp     xzr, xzr, [x9], #16
-    b       5b
-6:
+    bl      rivet_zero_bss
     /* Exception handlers run on SP_EL1 (their own stack, after .bss); the kernel on SP_EL0, the
      * boot stack above the guard page, so an overflow faults onto a stack that still works. */
     msr     spsel, #1

@@ -62,38 +62,9 @@ rivet_efi_entry:
      * does not repeat it, but it would not matter. The MMU and caches are on, so these are
      * ordinary cached stores; leave_firmware cleans them to memory before the MMU goes off.
      */
-    adrp    x9, __image_start
-    add     x9, x9, :lo12:__image_start
-    adrp    x10, __rela_start
-    add     x10, x10, :lo12:__rela_start
-    adrp    x11, __rela_end
-    add     x11, x11, :lo12:__rela_end
-    mov     x22, #0
-1:  cmp     x10, x11
-    b.hs    3f
-    ldp     x12, x13, [x10], #16    /* r_offset, r_info */
-    ldr     x14, [x10], #8          /* r_addend */
-    cmp     x13, #1027
-    b.ne    2f
-    tst     x12, #7
-    b.ne    2f
-    add     x14, x14, x9
-    str     x14, [x9, x12]
-    b       1b
-2:  cbz     x13, 1b                 /* R_AARCH64_NONE */
-    add     x22, x22, #1
-    b       1b
-3:
+    bl      rivet_apply_relocations
     /* Zero .bss (the firmware zeroes the section's tail too, but that is its choice to make). */
-    adrp    x9, __bss_start
-    add     x9, x9, :lo12:__bss_start
-    adrp    x10, __bss_end
-    add     x10, x10, :lo12:__bss_end
-4:  cmp     x9, x10
-    b.hs    5f
-    stp     xzr, xzr, [x9], #16
-    b       4b
-5:
+    bl      rivet_zero_bss
     /* rivet_uefi_entry(image_handle, system_table, entry_ticks, unapplied_relocations): returns
      * an EFI status only on failure before boot services were left. */
     mov     x0, x20
