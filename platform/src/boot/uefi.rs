@@ -16,8 +16,9 @@
 //! 6. which, like the devicetree boot: vectors, console UART, page tables (with the MADT's GIC),
 //!    MMU on, the GIC and the GTDT's virtual timer interrupt (so `sleep` halts), then `main`.
 //!
-//! Errors before step 4 are printed on the firmware's console and the entry returns
-//! EFI_LOAD_ERROR to the firmware (whose boot manager goes on to its next boot option). Errors
+//! Errors before step 4 are printed on the firmware's console, then the machine is powered off
+//! through the runtime services' ResetSystem (so the run ends rather than waiting in the
+//! firmware's boot manager); only a firmware without one gets EFI_LOAD_ERROR back. Errors
 //! after it are reported on the SPCR's UART, or the semihosting console if none is known, and end
 //! the run with code 103.
 //!
@@ -119,6 +120,7 @@ extern "C" fn rivet_uefi_entry(
             let mut text = Text { bytes: [0; 256], len: 0 };
             let _ = writeln!(text, "rivet: bad boot input: {e}");
             firmware.print(core::str::from_utf8(&text.bytes[..text.len]).unwrap_or("rivet: ?\n"));
+            firmware.shut_down(LOAD_ERROR);
             return LOAD_ERROR;
         }
     }

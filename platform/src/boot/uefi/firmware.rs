@@ -52,9 +52,13 @@ const SYSTEM_TABLE_SIGNATURE: u64 = 0x5453_5953_2049_4249;
 /// "BOOTSERV", the boot services table's header signature.
 const BOOT_SERVICES_SIGNATURE: u64 = 0x5652_4553_544f_4f42;
 
+/// "RUNTSERV", the runtime services table's header signature.
+const RUNTIME_SERVICES_SIGNATURE: u64 = 0x5652_4553_544e_5552;
+
 /// EFI_SYSTEM_TABLE field offsets (after the 24-byte EFI_TABLE_HEADER).
 mod system {
     pub const CON_OUT: u64 = 64;
+    pub const RUNTIME_SERVICES: u64 = 88;
     pub const BOOT_SERVICES: u64 = 96;
     pub const NUMBER_OF_TABLE_ENTRIES: u64 = 104;
     pub const CONFIGURATION_TABLE: u64 = 112;
@@ -65,6 +69,13 @@ mod boot {
     pub const GET_MEMORY_MAP: u64 = 56;
     pub const HANDLE_PROTOCOL: u64 = 152;
     pub const EXIT_BOOT_SERVICES: u64 = 232;
+}
+
+/// EFI_RUNTIME_SERVICES function pointer offsets.
+mod runtime {
+    pub const RESET_SYSTEM: u64 = 104;
+    /// EFI_RESET_TYPE EfiResetShutdown.
+    pub const SHUTDOWN: u32 = 2;
 }
 
 /// EFI_LOADED_IMAGE_PROTOCOL field offsets.
@@ -83,6 +94,7 @@ type GetMemoryMap =
 type HandleProtocol = unsafe extern "efiapi" fn(u64, *const Guid, *mut u64) -> Status;
 type ExitBootServices = unsafe extern "efiapi" fn(u64, usize) -> Status;
 type OutputString = unsafe extern "efiapi" fn(u64, *const u16) -> Status;
+type ResetSystem = unsafe extern "efiapi" fn(u32, Status, usize, *const u8);
 
 /// The firmware's system table, checked, while boot services run.
 pub struct Firmware {
@@ -268,5 +280,30 @@ impl Firmware {
             SUCCESS => Ok(()),
             status => Err(status),
         }
+    }
+
+    /// Powers the machine off through the runtime services' ResetSystem, reporting `status`:
+    /// how a boot that cannot go on ends the run instead of returning to a boot manager that
+    /// would wait for a human. Returns only if the firmware has no usable ResetSystem.
+    pub fn shut_down(&self, status: Status) {
+        // SAFETY: a field of the checked system table.
+        let runtime = unsafe { read(self.system_table + system::RUNTIME_SERVICES) };
+        if runtime == 0 || !runtime.is_multiple_of(8) {
+            return;
+        }
+        // SAFETY: the runtime services table the checked system table names (obligation 1 of
+        // `claim`); its header signature is the first field.
+        if unsafe { read(runtime) } != RUNTIME_SERVICES_SIGNATURE {
+            return;
+        }
+        // SAFETY: a field of the checked runtime services table (present since UEFI 1.0).
+        let reset = unsafe { read(runtime + runtime::RESET_SYSTEM) };
+        if reset == 0 {
+            return;
+        }
+        // SAFETY: a non-null runtime service pointer, of the EFI_RESET_SYSTEM type.
+        let reset: ResetSystem = unsafe { core::mem::transmute(reset as usize) };
+        // SAFETY: EfiResetShutdown with no reset data, called while boot services run.
+        unsafe { reset(runtime::SHUTDOWN, status, 0, core::ptr::null()) };
     }
 }
