@@ -230,6 +230,26 @@ rivet_zero_bss:
     .size rivet_zero_bss, . - rivet_zero_bss
 
 /*
+ * rivet_set_stacks: SP_EL1 = the exception stack, then selects SP_EL0 and points it at the boot
+ * stack (above its guard page). Shared by this entry and the UEFI one (uefi.rs). The caller's
+ * stack is abandoned: call it only where nothing lives on it.
+ * Corrupts: x9. Returns with SPSel = 0.
+ */
+    .global rivet_set_stacks
+    .type rivet_set_stacks, %function
+rivet_set_stacks:
+    msr     spsel, #1
+    adrp    x9, __exception_stack_top
+    add     x9, x9, :lo12:__exception_stack_top
+    mov     sp, x9
+    msr     spsel, #0
+    adrp    x9, __boot_stack_top
+    add     x9, x9, :lo12:__boot_stack_top
+    mov     sp, x9
+    ret
+    .size rivet_set_stacks, . - rivet_set_stacks
+
+/*
  * rivet_el2_setup: configures EL2 so that EL1 runs unhindered: EL1 in AArch64, nothing trapped,
  * no stage 2, the counters and timers and (GICv3) the ICC_* system registers usable from EL1,
  * MIDR/MPIDR passed through. Shared by this entry and the UEFI entry (uefi.rs).
@@ -337,14 +357,7 @@ rivet_el1_entry:
     bl      rivet_zero_bss
     /* Exception handlers run on SP_EL1 (their own stack, after .bss); the kernel on SP_EL0, the
      * boot stack above the guard page, so an overflow faults onto a stack that still works. */
-    msr     spsel, #1
-    adrp    x9, __exception_stack_top
-    add     x9, x9, :lo12:__exception_stack_top
-    mov     sp, x9
-    msr     spsel, #0
-    adrp    x9, __boot_stack_top
-    add     x9, x9, :lo12:__boot_stack_top
-    mov     sp, x9
+    bl      rivet_set_stacks
     /* A zero frame pointer ends every backtrace here. */
     mov     x29, #0
     mov     x30, #0

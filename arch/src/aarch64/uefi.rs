@@ -159,14 +159,7 @@ rivet_leave_firmware:
     dsb     nsh
     isb
 
-    msr     spsel, #1
-    adrp    x9, __exception_stack_top
-    add     x9, x9, :lo12:__exception_stack_top
-    mov     sp, x9
-    msr     spsel, #0
-    adrp    x9, __boot_stack_top
-    add     x9, x9, :lo12:__boot_stack_top
-    mov     sp, x9
+    bl      rivet_set_stacks        /* exception stack on SP_EL1, boot stack on SP_EL0 */
     mov     x29, #0
     mov     x30, #0
     mov     x0, x20
