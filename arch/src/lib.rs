@@ -12,6 +12,9 @@
 //! | `trap::init` | installs the exception vectors: a fault prints its report and exits with code 102 |
 //! | `backtrace::walk` | follows the frame-pointer chain of the current stack |
 //! | `cpu::halt_forever` | stops this core for good |
+//! | `cpu::{disable_interrupts, restore_interrupts, enable_interrupts}` | masking this core's interrupts |
+//! | `context::{switch, prepare}` | a thread switch (callee-saved and FP state on the stack) and a new thread's first frame |
+//! | `percpu` (shared) | this core's index, the platform's per-core word, the running thread's stack |
 //! | `cpu::wait_for_interrupt` | idles until an interrupt with interrupts briefly enabled (`wfi`, `sti; hlt`): what `sleep` calls between alarms |
 //!
 //! The boot entry code jumps *up* to a `rivet_*_entry` function the platform layer defines (a
@@ -34,3 +37,6 @@ compile_error!("Rivet runs on x86_64 and aarch64 only");
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub use imp::*;
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub mod percpu;

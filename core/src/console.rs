@@ -2,13 +2,15 @@
 //!
 //! A platform picks one device for the role (a 16550, a PL011, the Xen console) and installs it
 //! with [`set_console`]; everything else writes through [`print`]. Writers are serialised by a
-//! lock so lines from different cores do not interleave mid-line. `\n` becomes `\r\n` here, once,
+//! lock (interrupts masked while it is held, see [`crate::sync`]) so lines from different cores
+//! and threads do not interleave mid-line. `\n` becomes `\r\n` here, once,
 //! so every driver sees terminal-ready bytes.
 //!
 //! Before a console is installed, output is dropped: there is nowhere to put it.
 
 use core::fmt::{self, Write};
-use spin::{Mutex, Once};
+use crate::sync::IrqMutex;
+use spin::Once;
 
 /// A device that can show bytes to a human. Implemented by UART and hypervisor-console drivers.
 pub trait Console: Sync {
@@ -17,7 +19,7 @@ pub trait Console: Sync {
 }
 
 static CONSOLE: Once<&'static dyn Console> = Once::new();
-static LOCK: Mutex<()> = Mutex::new(());
+static LOCK: IrqMutex<()> = IrqMutex::new(());
 
 /// Installs the console. Only the first call takes effect; later calls return `false`.
 pub fn set_console(console: &'static dyn Console) -> bool {

@@ -38,6 +38,31 @@ pub fn exit(code: i32) -> ! {
     }
 }
 
+static RUNNING_CONTEXT: spin::Once<fn(&mut core::fmt::Formatter<'_>) -> core::fmt::Result> =
+    spin::Once::new();
+
+/// Installs the function that describes what is running on this core (the thread's name and id)
+/// for fault and panic reports. It must take no lock a fault could leave held. Only the first
+/// call takes effect.
+pub fn set_running_context(describe: fn(&mut core::fmt::Formatter<'_>) -> core::fmt::Result) {
+    RUNNING_CONTEXT.call_once(|| describe);
+}
+
+/// What is running on this core, as one report line ending in a newline (nothing before the
+/// platform installs a describer).
+pub fn running_context() -> impl core::fmt::Display {
+    struct Running;
+    impl core::fmt::Display for Running {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            match RUNNING_CONTEXT.get() {
+                Some(describe) => describe(f),
+                None => Ok(()),
+            }
+        }
+    }
+    Running
+}
+
 /// Highest code every platform can carry (x86 isa-debug-exit keeps 7 bits).
 pub const MAX_PORTABLE: i32 = 127;
 

@@ -64,6 +64,17 @@ static CONTROLLER: Once<&'static dyn InterruptController> = Once::new();
 /// One write-once handler slot per interrupt number.
 static HANDLERS: [Once<fn(Irq)>; MAX_IRQS] = [const { Once::new() }; MAX_IRQS];
 
+/// Runs after every interrupt has been completed, still in interrupt context: the scheduler's
+/// preemption point.
+static AFTER_INTERRUPT: Once<fn()> = Once::new();
+
+/// Installs the function [`handle`] calls after each interrupt, once the controller has been told
+/// it is done (so a thread switch there leaves no interrupt in service). Only the first call
+/// takes effect.
+pub fn set_after_interrupt(hook: fn()) {
+    AFTER_INTERRUPT.call_once(|| hook);
+}
+
 /// Installs the interrupt controller. Only the first call takes effect.
 pub fn set_controller(controller: &'static dyn InterruptController) {
     CONTROLLER.call_once(|| controller);
@@ -99,6 +110,15 @@ pub enum Handled {
     Spurious,
     /// No handler is registered: the interrupt was masked so it cannot storm.
     Unexpected(Irq),
+}
+
+/// Runs the after-interrupt hook (see [`set_after_interrupt`]), which may switch threads. The
+/// arch layer's interrupt vector calls it after [`handle`], on the interrupted thread's stack,
+/// interrupts masked.
+pub fn after_interrupt() {
+    if let Some(hook) = AFTER_INTERRUPT.get() {
+        hook();
+    }
 }
 
 /// Claims, dispatches and completes one interrupt. Called by the arch layer's interrupt vector.

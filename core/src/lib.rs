@@ -24,4 +24,6 @@ pub mod exit;
 pub mod interrupt;
 pub mod logger;
 pub mod memory;
+pub mod sched;
+pub mod sync;
 pub mod time;

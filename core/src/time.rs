@@ -6,7 +6,8 @@
 //!
 //! [`sleep`] halts the core until a timer interrupt once the platform has installed an [`Alarm`]
 //! and an idle function with [`set_alarm`]; before that (early boot, or a platform without
-//! interrupts yet) it spins on the clock. The threads work will let other threads run instead.
+//! interrupts yet) it spins on the clock. Once threads run, `rivet::thread::sleep` blocks the
+//! thread in the scheduler instead, which arms the same alarm.
 
 use core::time::Duration;
 use spin::Once;
@@ -38,6 +39,11 @@ static ALARM: Once<(&'static dyn Alarm, fn())> = Once::new();
 /// Only the first call takes effect.
 pub fn set_alarm(alarm: &'static dyn Alarm, wait_for_interrupt: fn()) {
     ALARM.call_once(|| (alarm, wait_for_interrupt));
+}
+
+/// The installed alarm, if the platform has one.
+pub fn alarm() -> Option<&'static dyn Alarm> {
+    ALARM.get().map(|(alarm, _)| *alarm)
 }
 
 /// Installs the system clock. Only the first call takes effect.

@@ -1,6 +1,7 @@
 //! Console output: `print!`, `println!`, `eprint!`, `eprintln!`.
 //!
-//! Standard output and standard error both go to the platform's console.
+//! Standard output and standard error both go to the platform's console. [`Error`] is the
+//! error type of calls that can fail for want of a resource (spawning a thread).
 
 #[doc(hidden)]
 pub fn _print(args: core::fmt::Arguments<'_>) {
@@ -32,3 +33,51 @@ macro_rules! eprintln {
     () => ($crate::eprint!("\n"));
     ($($arg:tt)*) => ($crate::io::_print(format_args!("{}\n", format_args!($($arg)*))));
 }
+
+/// What kind of failure an [`Error`] is, like `std::io::ErrorKind` (the subset Rivet reports).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Memory ran out (a thread stack, a buffer).
+    OutOfMemory,
+    /// The operation did not finish in time.
+    TimedOut,
+    /// The operation is not supported here.
+    Unsupported,
+    /// Anything else; the message says what.
+    Other,
+}
+
+/// An I/O or resource error, like `std::io::Error`: a kind and a message.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: alloc::string::String,
+}
+
+impl Error {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl core::fmt::Display) -> Self {
+        Self { kind, message: alloc::format!("{message}") }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub(crate) fn out_of_memory(message: impl core::fmt::Display) -> Self {
+        Self::new(ErrorKind::OutOfMemory, message)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// `Result` with [`Error`].
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,8 +1,9 @@
 //! Rivet's API crate and platform layer.
 //!
 //! Applications depend on this crate (as `rivet`) and get a `std`-shaped API: [`println!`],
-//! [`env::args`], [`process::exit`], [`time`], `alloc` collections on a heap sized from the memory
-//! map. Underneath, the same crate is the *platform* layer of `docs/architecture.md`: one module
+//! [`env::args`], [`process::exit`], [`time`], [`thread`] (preemptive threads on every core),
+//! [`sync`] (mutexes, condition variables, channels …), `alloc` collections on a heap sized from
+//! the memory map. Underneath, the same crate is the *platform* layer of `docs/architecture.md`: one module
 //! per boot environment that turns what the boot hands over (a PVH start info, a device tree …)
 //! into a memory map, page tables, a console and a clock, then starts the application through
 //! [`runtime`]. It is the only crate that knows a board or a hypervisor.
@@ -29,6 +30,8 @@ extern crate alloc;
 pub mod env;
 pub mod io;
 pub mod process;
+pub mod sync;
+pub mod thread;
 pub mod time;
 
 mod heap;
@@ -36,5 +39,6 @@ mod panic;
 pub mod runtime;
 
 mod boot;
+mod smp;
 
 pub use rivet_core::exit::{BAD_BOOT_INPUT, CPU_EXCEPTION, PANIC};

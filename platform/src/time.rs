@@ -1,7 +1,20 @@
 //! Time: monotonic instants, `sleep`, and `Duration`.
 
 pub use core::time::Duration;
-pub use rivet_core::time::{sleep, Instant};
+pub use rivet_core::time::Instant;
+
+/// Blocks the calling thread for at least `duration` (other threads run meanwhile); the same as
+/// [`crate::thread::sleep`].
+pub fn sleep(duration: Duration) {
+    crate::thread::sleep(duration);
+}
+
+/// The clock reading (in ticks) `timeout` from now, saturating.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    let clock = rivet_core::time::clock();
+    let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    clock.ticks().saturating_add(rivet_core::time::nanos_to_ticks(nanos, clock.frequency()))
+}
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

@@ -2,8 +2,8 @@
 //!
 //! Every function keeps a frame record — the caller's x29, then the return address (x30) — at
 //! the address in x29 (AAPCS64 §6.2.3; `-C force-frame-pointers=yes` guarantees it). The walk
-//! follows those records, checking each one lies inside a known stack (the boot stack or the
-//! exception stack) and above the previous one *before* reading it, so a corrupt chain ends the
+//! follows those records, checking each one lies inside a known stack (the boot stack, the
+//! exception stack or the running thread's) and above the previous one *before* reading it, so a corrupt chain ends the
 //! walk instead of faulting. The entry code zeroes x29, which ends every chain.
 //!
 //! Addresses are handed out as *link-time* addresses — offsets into the image, which is linked
@@ -38,7 +38,7 @@ pub fn walk(mut visit: impl FnMut(u64) -> bool) {
 
 /// Like [`walk`], from the frame record at `frame` (a saved x29, e.g. from a trap frame).
 pub fn walk_from(mut frame: u64, mut visit: impl FnMut(u64) -> bool) {
-    let stacks = [layout::boot_stack(), layout::exception_stack()];
+    let stacks = [layout::boot_stack(), layout::exception_stack(), crate::percpu::thread_stack()];
     let Some(stack) = stacks.iter().find(|s| holds_record(s, frame)) else { return };
     loop {
         // SAFETY: `holds_record` checked that the 16-byte record at `frame` lies inside a stack

@@ -42,3 +42,42 @@ pub fn affinity() -> u32 {
     unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
     ((mpidr >> 32 & 0xff) << 24 | (mpidr & 0x00ff_ffff)) as u32
 }
+
+/// Masks IRQs on this core (`msr daifset, #2`); returns whether they were unmasked.
+pub fn disable_interrupts() -> bool {
+    let daif: u64;
+    // SAFETY: reading DAIF and masking IRQs touch no memory; the kernel may run with IRQs masked.
+    unsafe {
+        core::arch::asm!("mrs {}, daif", "msr daifset, #2", out(reg) daif, options(nomem, nostack))
+    };
+    daif & (1 << 7) == 0
+}
+
+/// Unmasks IRQs again if `enabled` (what [`disable_interrupts`] returned).
+pub fn restore_interrupts(enabled: bool) {
+    if enabled {
+        enable_interrupts();
+    }
+}
+
+/// Unmasks IRQs on this core (`msr daifclr, #2`).
+pub fn enable_interrupts() {
+    // SAFETY: the IRQ vector is installed (`trap::init`) and saves everything it clobbers. Not
+    // `nomem`: a pending interrupt is taken at once and its handler writes memory.
+    unsafe { core::arch::asm!("msr daifclr, #2", options(nostack)) };
+}
+
+/// Puts the address of this core's [`crate::percpu`] block in TPIDR_EL1.
+pub(crate) fn set_local_base(address: u64) {
+    // SAFETY: TPIDR_EL1 is a scratch register for the OS; nothing else uses it.
+    unsafe { core::arch::asm!("msr tpidr_el1, {}", in(reg) address, options(nomem, nostack)) };
+}
+
+/// This core's [`crate::percpu`] block address (TPIDR_EL1; 0 before `set_local_base`, which
+/// `trap::init` runs first thing on the boot core).
+pub(crate) fn local_base() -> u64 {
+    let address: u64;
+    // SAFETY: reading TPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) address, options(nomem, nostack)) };
+    address
+}

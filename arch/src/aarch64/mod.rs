@@ -14,6 +14,7 @@
 //! Weak spots: one core only; interrupts are unmasked only inside `cpu::wait_for_interrupt`.
 
 pub mod backtrace;
+pub mod context;
 pub mod boot;
 pub mod cpu;
 pub mod esr;

@@ -364,3 +364,7 @@ unsafe fn switch(root: u64) {
         )
     };
 }
+
+/// The virtual range thread stacks are mapped in (each with an unmapped guard page below it):
+/// near the top of the 48-bit TTBR0 space, above any RAM or device the identity map can hold.
+pub const STACK_REGION: core::ops::Range<u64> = 0x0000_fe00_0000_0000..0x0000_fe10_0000_0000;

@@ -17,8 +17,9 @@
 //! `rivet_core::interrupt::handle()` and returns with `eret`. An IRQ with no controller
 //! installed, or an FIQ, is reported as unexpected and ends the run.
 //!
-//! Weak spot: the IRQ path runs on the exception stack (SP_EL1) with interrupts masked: no
-//! nesting, and a handler must be short.
+//! The IRQ path runs on the interrupted thread's stack (SP_EL0), with interrupts masked: no
+//! nesting, and a handler must be short; after it, core's after-interrupt hook may switch
+//! threads.
 
 use crate::esr::Syndrome;
 use crate::layout;
@@ -84,10 +85,10 @@ rivet_exception_vectors:
     rivet_irq_vector
     rivet_vector 2
     rivet_vector 3
-    /* Current EL with SP_ELx (an exception inside a handler; IRQs are masked there, but one
-     * taken anyway is handled the same). */
+    /* Current EL with SP_ELx (an exception inside a handler; IRQs are masked there, so one
+     * taken anyway is reported as unexpected). */
     rivet_vector 4
-    rivet_irq_vector
+    rivet_vector 5
     rivet_vector 6
     rivet_vector 7
     /* Lower EL, AArch64 (nothing runs at EL0 yet). */
@@ -163,14 +164,18 @@ rivet_trap_common:
     eret
 
 /*
- * IRQ entry (vectors 1 and 5), on SP_EL1 with IRQ/FIQ masked by the exception. Saves the
- * registers the AAPCS64 lets a call clobber (x0-x18, x30, q0-q31 — the callee keeps only the low
- * halves of q8-q15 — FPCR, FPSR) and ELR/SPSR, calls rivet_aarch64_irq(), restores, erets to the
- * interrupted code. x19-x29 are callee-saved: the Rust code preserves them itself.
+ * IRQ entry (vector 1: kernel code on SP_EL0), IRQ/FIQ masked by the exception. Moves to the
+ * interrupted stack (SPSel = 0: SP_EL0) so the handler may switch threads — a preempted thread
+ * keeps its IRQ frame on its own stack. Saves the registers the AAPCS64 lets a call clobber
+ * (x0-x18, x30, q0-q31 — the callee keeps only the low halves of q8-q15 — FPCR, FPSR) and
+ * ELR/SPSR, calls rivet_aarch64_irq(), restores, erets to the interrupted code (SPSR.M says
+ * EL1t: the eret returns on SP_EL0). x19-x29 are callee-saved: the Rust code preserves them.
+ * An overflow of the interrupted stack faults on its guard page and is reported on SP_EL1.
  * Frame (IRQ_FRAME bytes): x0-x18,x30 at 0..160, ELR/SPSR at 160, FPCR/FPSR at 176,
  * q0-q31 at 192.
  */
 rivet_irq_entry:
+    msr     spsel, #0
     sub     sp, sp, #{irq_frame}
     stp     x0, x1, [sp, #0]
     stp     x2, x3, [sp, #16]
@@ -244,7 +249,7 @@ rivet_irq_entry:
     irq_frame = const IRQ_FRAME,
 );
 
-/// Bytes the IRQ entry reserves on SP_EL1: 20 general registers, ELR/SPSR, FPCR/FPSR, 32 Q
+/// Bytes the IRQ entry reserves on the interrupted stack: 20 general registers, ELR/SPSR, FPCR/FPSR, 32 Q
 /// registers (a multiple of 16).
 const IRQ_FRAME: usize = 20 * 8 + 16 + 16 + 32 * 16;
 
@@ -259,6 +264,7 @@ extern "C" fn rivet_aarch64_irq() {
         ));
         exit(rivet_core::exit::CPU_EXCEPTION)
     }
+    rivet_core::interrupt::after_interrupt();
 }
 
 /// Which vector an exception arrived at: the source and the type.
@@ -291,7 +297,8 @@ impl Vector {
     }
 }
 
-/// Installs the exception vectors and unmasks SError, so an asynchronous abort (a bad MMIO
+/// Makes this the boot core's per-core block ([`crate::percpu`]), installs the exception vectors
+/// and unmasks SError, so an asynchronous abort (a bad MMIO
 /// access, say) is reported rather than left pending. IRQ and FIQ stay masked.
 ///
 /// Safe to call with the MMU off: it writes two system registers and touches no memory.
@@ -299,6 +306,7 @@ pub fn init() {
     extern "C" {
         static rivet_exception_vectors: u8;
     }
+    crate::percpu::init(0);
     let vectors = (&raw const rivet_exception_vectors) as u64;
     // SAFETY: the table above is complete (16 entries, 2 KiB-aligned) and its handlers need only
     // SP_EL1, which the entry code set up. `isb` makes the new VBAR_EL1 apply to the next
@@ -372,15 +380,24 @@ fn report(frame: &TrapFrame, vector: Vector, syndrome: Syndrome) {
     if syndrome.far_valid() {
         print_emergency(format_args!("fault address: {:#018x}\n", frame.far));
     }
+    let hits = |guard: &core::ops::Range<u64>| {
+        guard.contains(&frame.sp) || (syndrome.far_valid() && guard.contains(&frame.far))
+    };
     let guard = layout::guard_page();
-    let overflow =
-        guard.contains(&frame.sp) || (syndrome.far_valid() && guard.contains(&frame.far));
-    if what.is_empty() && overflow {
+    let thread = crate::percpu::thread_stack();
+    let thread_guard = thread.start.saturating_sub(4096)..thread.start;
+    if what.is_empty() && hits(&guard) {
         print_emergency(format_args!(
             "stack overflow: the boot stack ran into its guard page [{:#x}, {:#x})\n",
             guard.start, guard.end
         ));
+    } else if what.is_empty() && !thread.is_empty() && hits(&thread_guard) {
+        print_emergency(format_args!(
+            "stack overflow: the thread's stack ran into its guard page [{:#x}, {:#x})\n",
+            thread_guard.start, thread_guard.end
+        ));
     }
+    print_emergency(format_args!("{}", rivet_core::exit::running_context()));
     let from = match vector {
         Vector::SynchronousInHandler => "inside an exception handler (SP_EL1)",
         Vector::LowerLevel => "a lower exception level",

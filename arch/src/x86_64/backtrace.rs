@@ -5,7 +5,7 @@
 //!
 //! A backtrace is printed when something has already gone wrong, so it must not fault: every frame
 //! pointer is checked before it is dereferenced — 8-byte aligned, the 16 bytes it names inside
-//! one of the known stacks (the boot stack, the exception stacks), and above the previous frame
+//! one of the known stacks (the boot stack, the running thread's, the exception stacks), and above the previous frame
 //! on the same stack, so a corrupt chain ends the walk instead of looping or faulting.
 //!
 //! Weak spot: frames of code built without frame pointers (e.g. C objects compiled without
@@ -62,6 +62,7 @@ fn stack_holding(boot: &Range<u64>, frame_pointer: u64) -> Option<Range<u64>> {
     }
     let end = frame_pointer.checked_add(16)?;
     core::iter::once(boot.clone())
+        .chain(core::iter::once(crate::percpu::thread_stack()))
         .chain(super::gdt::ist_stacks())
         .find(|stack| stack.start <= frame_pointer && end <= stack.end)
 }

@@ -119,3 +119,44 @@ pub unsafe fn write_port_u32(port: u16, value: u32) {
     // SAFETY: obligation 1 of this function.
     unsafe { port.write(value) }
 }
+
+/// Masks maskable interrupts (`cli`); returns whether they were enabled (RFLAGS.IF).
+pub fn disable_interrupts() -> bool {
+    let enabled = x86_64::instructions::interrupts::are_enabled();
+    x86_64::instructions::interrupts::disable();
+    enabled
+}
+
+/// Enables interrupts again if `enabled` (what [`disable_interrupts`] returned).
+pub fn restore_interrupts(enabled: bool) {
+    if enabled {
+        x86_64::instructions::interrupts::enable();
+    }
+}
+
+/// Enables interrupts on this core (`sti`).
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// `IA32_GS_BASE`: where `%gs:` addresses point.
+const IA32_GS_BASE: u32 = 0xc000_0101;
+
+/// Points GS at this core's [`crate::percpu`] block, whose first word is its own address.
+/// Under Xen PV the `wrmsr` is emulated by Xen (64-bit PV guests may set their GS base).
+pub(crate) fn set_local_base(address: u64) {
+    // SAFETY: IA32_GS_BASE exists on every x86_64 CPU; the kernel never uses GS for anything
+    // else, so moving it breaks no memory access.
+    unsafe { write_msr(IA32_GS_BASE, address) }
+}
+
+/// This core's [`crate::percpu`] block (`mov %gs:0`). Valid once `set_local_base` has run on
+/// this core, which `trap::init` does first thing on the boot core.
+pub(crate) fn local_base() -> u64 {
+    let address: u64;
+    // SAFETY: GS points at this core's block (see above), whose first word is readable.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) address, options(nostack, readonly, preserves_flags))
+    };
+    address
+}

@@ -8,6 +8,7 @@
 //! Interrupts stay disabled except inside [`cpu::wait_for_interrupt`] (`sti; hlt; cli`).
 
 pub mod backtrace;
+pub mod context;
 pub mod cpu;
 pub mod gdt;
 pub mod head;

@@ -157,3 +157,7 @@ pub unsafe fn activate(root: u64) {
     // SAFETY: obligations 1 and 2 of this function: the new tree maps everything that runs next.
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
 }
+
+/// The virtual range thread stacks are mapped in (each with an unmapped guard page below it):
+/// PML4 slot 384, far from the identity direct map (low half) and the kernel image (top 2 GiB).
+pub const STACK_REGION: core::ops::Range<u64> = 0xffff_c000_0000_0000..0xffff_c010_0000_0000;

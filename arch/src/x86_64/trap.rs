@@ -12,16 +12,18 @@
 //! private fields and the typed entries make one loop impossible, so the gates are set through the
 //! table's documented `#[repr(C)]` layout: 256 16-byte gates in vector order.
 //!
-//! Interrupts: [`TIMER_VECTOR`] and [`SPURIOUS_VECTOR`] (the local APIC's) each have a stub that
-//! pushes its vector and joins `rivet_interrupt_common`, which saves the caller-saved registers on
-//! its own IST stack (the interrupted code may use the red zone), records the vector for the
-//! controller's `claim` ([`entered_vector`]), calls [`rivet_core::interrupt::handle`] and returns
-//! with `iretq`. The other vectors up to 255 stay not-present: only a stray `int n` reaches them,
-//! which the CPU reports as a #GP or #NP naming the vector in its error code. Weak spot: the entry saves no SSE/x87
-//! state (the kernel is soft-float); the C++ work must add it if handlers ever use those.
+//! Interrupts: [`TIMER_VECTOR`], [`SPURIOUS_VECTOR`] (the local APIC's) and [`RESCHEDULE_VECTOR`]
+//! (the inter-processor wake-up) each have a stub that pushes its vector and joins
+//! `rivet_interrupt_common`. That lands on its own IST stack (the interrupted code may use the
+//! red zone), copies the frame below the interrupted stack's red zone and continues there,
+//! records the vector for the controller's `claim` ([`entered_vector`]), dispatches through
+//! [`rivet_core::interrupt`], runs the after-interrupt hook (where the scheduler may switch
+//! threads: the frame is on the thread's own stack) and returns with `iretq`. The other vectors up to 255 stay not-present: only a stray `int n` reaches them,
+//! which the CPU reports as a #GP or #NP naming the vector in its error code. The entry saves no
+//! SSE/x87 state: the kernel is soft-float, and a thread switch saves it (context.rs).
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use rivet_core::console::print_emergency;
 use spin::Once;
 use x86_64::structures::idt::{Entry, HandlerFunc, InterruptDescriptorTable};
@@ -156,7 +158,8 @@ core::arch::global_asm!(
     r#"
     .section .text.rivet.trap, "ax"
 /*
- * rivet_interrupt_timer, _spurious: one entry per vector; push it and join the common part.
+ * rivet_interrupt_timer, _spurious, _reschedule: one entry per vector; push it and join the
+ * common part.
  */
     .balign 16
     .globl rivet_interrupt_timer
@@ -168,16 +171,49 @@ rivet_interrupt_timer:
 rivet_interrupt_spurious:
     pushq   ${spurious}
     jmp     rivet_interrupt_common
+    .balign 16
+    .globl rivet_interrupt_reschedule
+rivet_interrupt_reschedule:
+    pushq   ${reschedule}
+    jmp     rivet_interrupt_common
 /*
- * rivet_interrupt_common: dispatch the interrupt whose vector is at [rsp], then resume.
- *   On entry: on the interrupt IST stack (16-aligned by the CPU); rip, cs, rflags, rsp, ss and
- *   the vector pushed (48 bytes); interrupts off (interrupt gate). 9 pushes (72 bytes) and the
- *   8-byte pad make 128: the call is 16-aligned. Preserves every register (the callee-saved ones
- *   by the ABI) and drops the vector before `iretq`.
+ * rivet_interrupt_common: move to the interrupted stack, dispatch the interrupt whose vector the
+ * stub pushed, resume.
+ *   On entry: on the interrupt IST stack; [rsp] = vector, rip, cs, rflags, rsp, ss; interrupts
+ *   off (interrupt gate). The IST stack is only a landing pad: the frame is copied below the
+ *   interrupted stack's red zone (128 bytes the interrupted code may use without moving rsp:
+ *   C and C++ code built for the host ABI does), 16-aligned, and the handler runs there. That is
+ *   what lets the handler switch threads: a preempted thread keeps its interrupt frame on its
+ *   own stack, and the IST stack is free for the next interrupt, whichever thread it hits.
+ *   Frame on the interrupted stack, from its 16-aligned top B: ss, rsp, rflags, cs, rip, vector,
+ *   rax, rcx (B-64), then rdx, rsi, rdi, r8-r11 and an 8-byte pad: the call is 16-aligned.
+ *   Preserves every register (the callee-saved ones by the ABI) and drops the vector before
+ *   `iretq`, which pops rip, cs, rflags, rsp and ss from the interrupted stack.
  */
 rivet_interrupt_common:
     pushq   %rax
     pushq   %rcx
+    movq    48(%rsp), %rax                 /* the interrupted rsp */
+    subq    $128, %rax                     /* step over its red zone */
+    andq    $-16, %rax
+    subq    $64, %rax
+    movq    0(%rsp), %rcx
+    movq    %rcx, 0(%rax)
+    movq    8(%rsp), %rcx
+    movq    %rcx, 8(%rax)
+    movq    16(%rsp), %rcx
+    movq    %rcx, 16(%rax)
+    movq    24(%rsp), %rcx
+    movq    %rcx, 24(%rax)
+    movq    32(%rsp), %rcx
+    movq    %rcx, 32(%rax)
+    movq    40(%rsp), %rcx
+    movq    %rcx, 40(%rax)
+    movq    48(%rsp), %rcx
+    movq    %rcx, 48(%rax)
+    movq    56(%rsp), %rcx
+    movq    %rcx, 56(%rax)
+    movq    %rax, %rsp                     /* on the interrupted stack from here */
     pushq   %rdx
     pushq   %rsi
     pushq   %rdi
@@ -185,8 +221,8 @@ rivet_interrupt_common:
     pushq   %r9
     pushq   %r10
     pushq   %r11
-    movq    72(%rsp), %rdi                 /* argument: the vector the stub pushed */
     subq    $8, %rsp                       /* keep the call 16-aligned */
+    movq    80(%rsp), %rdi                 /* argument: the vector the stub pushed */
     cld                                    /* the ABI wants DF clear; the interrupted code may not */
     call    rivet_x86_interrupt
     addq    $8, %rsp
@@ -204,6 +240,7 @@ rivet_interrupt_common:
 "#,
     timer = const TIMER_VECTOR,
     spurious = const SPURIOUS_VECTOR,
+    reschedule = const RESCHEDULE_VECTOR,
     options(att_syntax)
 );
 
@@ -212,26 +249,26 @@ pub const TIMER_VECTOR: u8 = 0xef;
 /// The local APIC's spurious-interrupt vector (low four bits set, as older APICs require).
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
-/// No interrupt is being handled.
-const NO_VECTOR: u32 = u32::MAX;
-/// The vector whose entry is running (interrupt gates keep handlers from nesting). One core for
-/// now; SMP makes it per-core data.
-static ENTERED_VECTOR: AtomicU32 = AtomicU32::new(NO_VECTOR);
+/// The reschedule inter-processor interrupt's vector: another core made a thread ready here.
+pub const RESCHEDULE_VECTOR: u8 = 0xf0;
 
-/// The vector of the interrupt being handled, for the interrupt controller's `claim`: the CPU
-/// tells the entry stub, and the stub records it here before calling
-/// [`rivet_core::interrupt::handle`]. `None` outside an interrupt handler.
+/// The vector of the interrupt being handled on this core, for the interrupt controller's
+/// `claim`: the CPU tells the entry stub, and the stub records it (per core, see
+/// [`crate::percpu`]) before calling [`rivet_core::interrupt::handle`]. `None` outside an
+/// interrupt handler.
 pub fn entered_vector() -> Option<u8> {
-    u8::try_from(ENTERED_VECTOR.load(Ordering::Relaxed)).ok()
+    crate::percpu::entered_vector()
 }
 
-/// Called by `rivet_interrupt_common`, interrupts off: claims, runs and completes the interrupt.
+/// Called by `rivet_interrupt_common` on the interrupted stack, interrupts off: claims, runs and
+/// completes the interrupt, then core's after-interrupt hook, which may switch threads.
 #[no_mangle]
 extern "C" fn rivet_x86_interrupt(vector: u64) {
-    ENTERED_VECTOR.store(vector as u32, Ordering::Relaxed);
+    crate::percpu::set_entered_vector(u8::try_from(vector).ok());
     // Without a controller nothing can be claimed or acknowledged; the interrupt is dropped.
     let _ = rivet_core::interrupt::handle();
-    ENTERED_VECTOR.store(NO_VECTOR, Ordering::Relaxed);
+    crate::percpu::set_entered_vector(None);
+    rivet_core::interrupt::after_interrupt();
 }
 
 extern "C" {
@@ -239,6 +276,8 @@ extern "C" {
     static rivet_interrupt_timer: u8;
     /// The spurious vector's interrupt entry.
     static rivet_interrupt_spurious: u8;
+    /// The reschedule vector's interrupt entry.
+    static rivet_interrupt_reschedule: u8;
     /// The first entry stub; stub `n` is at `rivet_trap_stubs + n * STUB_SIZE`.
     static rivet_trap_stubs: u8;
 }
@@ -248,9 +287,11 @@ const _: () = assert!(core::mem::size_of::<InterruptDescriptorTable>() == 256 * 
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
-/// Installs the GDT and TSS (for the IST stacks) and the exception vectors. Call once, early:
-/// until then an exception resets the machine.
+/// Makes this the boot core's per-core block ([`crate::percpu`]), installs the GDT and TSS (for
+/// the IST stacks) and the exception vectors. Call once on the boot core, early: until then an
+/// exception resets the machine.
 pub fn init() {
+    crate::percpu::init(0);
     super::gdt::init();
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
@@ -281,6 +322,7 @@ pub fn init() {
         let entries = [
             (TIMER_VECTOR, &raw const rivet_interrupt_timer),
             (SPURIOUS_VECTOR, &raw const rivet_interrupt_spurious),
+            (RESCHEDULE_VECTOR, &raw const rivet_interrupt_reschedule),
         ];
         for (vector, entry) in entries {
             // SAFETY: the entry is an interrupt entry point for a vector without an error code
@@ -393,8 +435,12 @@ fn diagnose(vector: u64, fault_address: u64) -> Option<&'static str> {
     }
     let stack = super::layout::boot_stack();
     let guard = stack.start.saturating_sub(4096)..stack.start;
+    let thread = crate::percpu::thread_stack();
+    let thread_guard = thread.start.saturating_sub(4096)..thread.start;
     if guard.contains(&fault_address) {
         Some("stack overflow: the boot stack's guard page was hit")
+    } else if !thread.is_empty() && thread_guard.contains(&fault_address) {
+        Some("stack overflow: the thread's stack ran into its guard page")
     } else if fault_address < 4096 {
         Some("null pointer dereference: page 0 is never mapped")
     } else {
@@ -436,6 +482,7 @@ fn report(frame: &TrapFrame, fault_address: u64) {
         }
         line.flush();
     }
+    print_emergency(format_args!("{}", rivet_core::exit::running_context()));
     print_emergency(format_args!("backtrace:\n  #0 {:#018x}\n", frame.rip));
     let mut frames = 1;
     super::backtrace::walk_from(frame.rbp, |return_address| {

@@ -146,6 +146,11 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
         Ok(Self { root, memory, _format: core::marker::PhantomData })
     }
 
+    /// The tree whose root table is at `root`, to change a live tree (map new ranges into it).
+    pub fn from_root(memory: M, root: u64) -> Self {
+        Self { root, memory, _format: core::marker::PhantomData }
+    }
+
     /// Physical address of the root table (for CR3 / TTBR).
     pub fn root(&self) -> u64 {
         self.root

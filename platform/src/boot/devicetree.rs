@@ -158,6 +158,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     start(Handoff {
         platform: machine.platform,
         frames: memory.frames,
+        page_tables: Some(memory.root),
         command_line: machine.bootargs,
         entry_ticks,
     })

@@ -270,6 +270,7 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
     start(Handoff {
         platform: "efi",
         frames: memory.frames,
+        page_tables: Some(memory.root),
         command_line: handover.command_line,
         entry_ticks,
     })

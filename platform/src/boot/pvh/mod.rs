@@ -78,14 +78,15 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
         Ok(info) => info,
         Err(e) => fail(BootError::StartInfo(e)),
     };
-    let frames = match set_up_memory(&info, &kernel) {
-        Ok(frames) => frames,
+    let (frames, page_tables) = match set_up_memory(&info, &kernel) {
+        Ok(memory) => memory,
         Err(e) => fail(e),
     };
     apic::init();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
+        page_tables: Some(page_tables),
         command_line: info.command_line,
         entry_ticks: entry_tsc,
     })
@@ -163,11 +164,12 @@ fn fail(error: BootError) -> ! {
     rivet_core::exit::exit(BAD_BOOT_INPUT)
 }
 
-/// Builds the memory map and the kernel's page tables, switches to them and returns the free RAM.
+/// Builds the memory map and the kernel's page tables, switches to them and returns the free RAM
+/// and the tables' root.
 fn set_up_memory(
     info: &StartInfo,
     kernel: &core::ops::Range<u64>,
-) -> Result<FrameAllocator, BootError> {
+) -> Result<(FrameAllocator, u64), BootError> {
     let mut ram = MemoryMap::new();
     for entry in info.memory_map().filter(|entry| entry.kind == MEMMAP_RAM) {
         ram.add(PhysRange::from_start_len(entry.address, entry.size))?;
@@ -219,5 +221,5 @@ fn set_up_memory(
     // physical addresses, all free RAM (the frame allocator's and the page tables' memory) and the
     // command line: everything touched from here on (obligation 2).
     unsafe { activate(table.root()) };
-    Ok(frames)
+    Ok((frames, table.root()))
 }

@@ -62,6 +62,7 @@ const FALLBACK_HZ: u64 = 1_000_000_000;
 /// instruction; on the image's boot stack, `.bss` zeroed, events masked, no trap table yet.
 #[no_mangle]
 pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc: u64) -> ! {
+    rivet_arch::percpu::init(0);
     set_console(&XenConsole);
     rivet_core::exit::set_exit_handler(exit);
     install_trap_table();
@@ -92,6 +93,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
+        page_tables: None,
         command_line: boot.command_line,
         entry_ticks: entry_tsc,
     })
