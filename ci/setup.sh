@@ -11,6 +11,8 @@
 #   - device-tree-compiler (dtc): per-run device trees (Xen arm64 dom0less), and the arm64 foreign
 #     architecture in dpkg (root), so `apt-get download PKG:arm64` works. Machine assets (Xen,
 #     AAVMF firmware, Pi DTBs) need no root: xtask fetches them into target/assets/ on first use.
+#   - gcc and gcc-aarch64-linux-gnu: static Linux builds of the thread benchmark's C twin, which
+#     the baseline VM runs (`cargo xtask bench`).
 #   - mtools (FAT images without root: `cargo xtask sdcard` / `disk`), and the bookworm
 #     non-free-firmware component (its own sources file) for the Pi boot firmware, raspi-firmware,
 #     which `cargo xtask sdcard` fetches with apt-get download.
@@ -64,6 +66,11 @@ command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkgs+=(xz-utils)
 command -v dtc >/dev/null 2>&1 || need_pkgs+=(device-tree-compiler)
 command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
+# C compilers for static Linux programs: the thread benchmark's Linux twin (and C apps later).
+command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
+if [ "$(uname -m)" = x86_64 ]; then
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-aarch64-linux-gnu)
+fi
 nonfree=/etc/apt/sources.list.d/non-free-firmware.sources
 if [ -r /etc/os-release ] && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release && [ ! -f "$nonfree" ]; then
     log "adding bookworm non-free-firmware (raspi-firmware for cargo xtask sdcard)"

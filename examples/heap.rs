@@ -50,7 +50,7 @@ fn main() -> i32 {
         live.push((buffer, round));
         allocations += 1;
         // Free about half of what is live, from the middle, to interleave.
-        if rng.next() % 2 == 0 && !live.is_empty() {
+        if rng.next().is_multiple_of(2) && !live.is_empty() {
             let victim = (rng.next() as usize) % live.len();
             let (buffer, seed) = live.swap_remove(victim);
             if !check(&buffer, seed) {

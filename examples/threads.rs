@@ -23,7 +23,10 @@ use rivet::time::{Duration, Instant};
 
 rivet::main!(main);
 
-const PARTS: &[(&str, fn() -> Result<(), String>)] = &[
+/// One check: its result, or what was wrong.
+type Part = fn() -> Result<(), String>;
+
+const PARTS: &[(&str, Part)] = &[
     ("mutex", mutex),
     ("condvar", condvar),
     ("channel", channel),
@@ -118,8 +121,9 @@ fn condvar() -> Result<(), String> {
                 let (lock, ready) = &*shared;
                 let (mut sum, mut count) = (0u64, 0u64);
                 loop {
-                    let mut queue =
-                        ready.wait_while(lock.lock().unwrap(), |q| q.items.is_empty() && !q.done).unwrap();
+                    let mut queue = ready
+                        .wait_while(lock.lock().unwrap(), |q| q.items.is_empty() && !q.done)
+                        .unwrap();
                     match queue.items.pop() {
                         Some(item) => {
                             sum += item;
@@ -372,7 +376,10 @@ fn preempt() -> Result<(), String> {
         .map(|i| thread::spawn(move || (0..10_000u64).map(|n| n * i).sum::<u64>()))
         .collect();
     let sums: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    rivet::println!("preempt: 3 threads finished beside a spinning one in {} ms", start.elapsed().as_millis());
+    rivet::println!(
+        "preempt: 3 threads finished beside a spinning one in {} ms",
+        start.elapsed().as_millis()
+    );
     check("preempt sums", sums.iter().sum(), 3 * (0..10_000u64).sum::<u64>())
 }
 
@@ -422,10 +429,7 @@ fn recurse(depth: u64) -> u64 {
 /// A thread named `deep-recursion` overflows its stack: the guard page stops it, the report
 /// names the thread, and the run ends with 102. Never returns.
 fn overflow() -> ! {
-    let handle = thread::Builder::new()
-        .name("deep-recursion".into())
-        .spawn(|| recurse(0))
-        .unwrap();
+    let handle = thread::Builder::new().name("deep-recursion".into()).spawn(|| recurse(0)).unwrap();
     let value = handle.join().unwrap();
     rivet::println!("recursion returned {value}: no guard page stopped it");
     rivet::process::exit(1)

@@ -8,8 +8,8 @@
 //!
 //! Before a console is installed, output is dropped: there is nowhere to put it.
 
-use core::fmt::{self, Write};
 use crate::sync::IrqMutex;
+use core::fmt::{self, Write};
 use spin::Once;
 
 /// A device that can show bytes to a human. Implemented by UART and hypervisor-console drivers.

@@ -375,7 +375,12 @@ impl Scheduler {
 
     /// The running thread of `core` gives up the core (`why`); returns the thread to run next
     /// (`None`: idle). The caller switches to it, or stays if it is the same thread.
-    pub fn switch(&mut self, core: usize, why: Switch, now: u64) -> Result<Option<ThreadId>, SchedError> {
+    pub fn switch(
+        &mut self,
+        core: usize,
+        why: Switch,
+        now: u64,
+    ) -> Result<Option<ThreadId>, SchedError> {
         let slice = self.slice;
         let previous = self.core_mut(core)?.current.take();
         if let (Some(id), Switch::Yield) = (previous, why) {
@@ -416,6 +421,16 @@ impl Scheduler {
             Some(_) => Err(SchedError::NotRunning(id)),
             None => Err(SchedError::UnknownThread(id)),
         }
+    }
+
+    /// Threads waiting in any run queue.
+    pub fn ready(&self) -> usize {
+        self.cores.iter().map(|c| c.queue.len()).sum()
+    }
+
+    /// The earliest timer deadline, if any thread waits with one.
+    pub fn first_deadline(&self) -> Option<u64> {
+        self.timers.peek().map(|Reverse((deadline, _))| *deadline)
     }
 
     /// Threads known (running, ready, blocked or finished but not removed).

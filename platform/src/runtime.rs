@@ -1,11 +1,11 @@
 //! The start-up every boot environment ends in: heap, command line, logger, the scheduler and
 //! the other cores, then `main`.
 
+use core::sync::atomic::Ordering;
 use rivet_core::boot::{set_boot_info, BootInfo};
 use rivet_core::cmdline::CommandLine;
 use rivet_core::memory::frame::{FrameAllocator, FrameSource};
 use rivet_core::memory::PAGE_SIZE;
-use core::sync::atomic::Ordering;
 
 /// What a boot environment hands over once memory is mapped and a console and clock exist.
 pub(crate) struct Handoff {
@@ -140,6 +140,7 @@ fn start_threads(command_line: &CommandLine, page_tables: Option<u64>, preemptiv
 /// does not come up is reported and left out.
 fn start_cores() {
     let Some(cores) = crate::smp::cores() else { return };
+    let mut started = 1;
     for index in 1..cores.count().min(rivet_arch::percpu::MAX_CPUS) {
         let stack = match crate::thread::stack::allocate(IDLE_STACK) {
             Ok(stack) => stack,
@@ -150,15 +151,28 @@ fn start_cores() {
         };
         let top = stack.range().end;
         match cores.start(index, top, secondary_entry) {
-            // The core runs on the stack for the rest of the run.
-            Ok(()) => core::mem::forget(stack),
+            // The core runs on the stack for the rest of the run: it is never given back.
+            Ok(()) => started += 1,
+            // Not given back either: a core that timed out may still start, on this stack.
             Err(e) => log::warn!("{e}; left out"),
         }
     }
-    log::debug!("smp: {} cores online", crate::thread::sched::online_cores());
+    // A started core has reached its entry; wait (briefly) until it has joined the scheduler, so
+    // `main` sees every core (`thread::available_parallelism`).
+    let clock = rivet_core::time::clock();
+    let give_up = clock.ticks().saturating_add(clock.frequency());
+    while crate::thread::sched::online_cores() < started && clock.ticks() < give_up {
+        core::hint::spin_loop();
+    }
+    log::debug!(
+        "smp: {started} of {} cores started, {} online",
+        cores.count(),
+        crate::thread::sched::online_cores()
+    );
 }
 
-/// Where a secondary core lands once its bring-up is done: its per-core block, then the
+/// Where a secondary core lands once its bring-up is done, interrupts masked: its per-core block
+/// (x86_64's entry installs it earlier, for its own set-up; again here is harmless), then the
 /// scheduler's idle loop.
 extern "C" fn secondary_entry(index: usize) -> ! {
     rivet_arch::percpu::init(index);

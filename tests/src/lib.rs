@@ -8,7 +8,8 @@
 //!
 //! Expected lines are patterns matched against whole console lines (trailing whitespace ignored;
 //! terminal escape sequences and the machine's `[test] line_prefix` removed first): `*` matches
-//! any run of characters, `{platform}` is the machine's `[test] platform`.
+//! any run of characters, `{platform}` is the machine's `[test] platform`, `{cores}` the number of
+//! cores the machine boots with for the scenario.
 //! Images are built once per (triple, example, format), serially, before any boot uses them: two
 //! cargo builds at once would only wait on each other's lock.
 
@@ -33,6 +34,9 @@ pub struct Scenario {
     pub params: &'static [&'static str],
     /// Application arguments.
     pub args: &'static [&'static str],
+    /// Cores to give the machine (`-smp`), where its file lets the count change; `None`: its
+    /// default.
+    pub smp: Option<u32>,
     /// A command line passed verbatim instead of `params -- args` (for malformed lines).
     pub raw_cmdline: Option<&'static str>,
     /// The exit code the boot must end with.
@@ -50,6 +54,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "hello",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &["Hello from Rivet on {platform}"],
@@ -60,6 +65,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "hello",
         params: &[],
         args: &["one", "two words", "it's \"quoted\"", "--flag"],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &[
@@ -76,6 +82,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "hello",
         params: &["rivet.log=debug"],
         args: &["after dashes"],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &[
@@ -90,6 +97,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "exit-code",
         params: &[],
         args: &["42"],
+        smp: None,
         raw_cmdline: None,
         exit_code: 42,
         in_order: &["exiting with 42"],
@@ -100,6 +108,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "exit-code",
         params: &[],
         args: &["0"],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &["exiting with 0"],
@@ -110,6 +119,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "panic",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 101,
         in_order: &["*panicked at examples/panic.rs:*", "*backtrace:*", "*#0 0x*"],
@@ -120,6 +130,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "null-deref",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 102,
         in_order: &[],
@@ -130,16 +141,116 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "stack-overflow",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 102,
         in_order: &[],
         anywhere: &["*stack overflow*"],
     },
     Scenario {
+        name: "threads",
+        example: "threads",
+        params: &[],
+        args: &["mutex", "condvar", "channel", "rwlock", "barrier", "once", "local", "sleep"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "threads: {cores} cores",
+            "mutex: total 40000",
+            "mutex: ok",
+            "condvar: 2000 items, sum 2001000",
+            "channel: ok",
+            "rwlock: ok",
+            "barrier: ok",
+            "once: ok",
+            "local: ok",
+            "sleep: 4 x 100 ms, shortest * us, latest wake-up * us late, * ms in all",
+            "sleep: ok",
+            "threads: all ok",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "threads-preempt",
+        example: "threads",
+        params: &["rivet.timeslice=5"],
+        args: &["preempt", "parallel"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "preempt: 3 threads finished beside a spinning one in * ms",
+            "preempt: ok",
+            "parallel: 6057 primes below 60000; *",
+            "parallel: ok",
+            "threads: all ok",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "threads-smp2",
+        example: "threads",
+        params: &[],
+        args: &["mutex", "condvar", "channel", "barrier", "once", "sleep", "preempt", "parallel"],
+        smp: Some(2),
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "threads: {cores} cores",
+            "mutex: total 40000",
+            "condvar: 2000 items, sum 2001000",
+            "sleep: ok",
+            "preempt: ok",
+            "parallel: 6057 primes below 60000; 1 thread * ms, {cores} threads * ms, speed-up *x",
+            "threads: all ok",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "threads-smp4",
+        example: "threads",
+        params: &[],
+        args: &[
+            "mutex", "condvar", "channel", "rwlock", "barrier", "once", "local", "preempt",
+            "parallel",
+        ],
+        smp: Some(4),
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "threads: {cores} cores",
+            "mutex: total 40000",
+            "condvar: 2000 items, sum 2001000",
+            "channel: ok",
+            "rwlock: ok",
+            "local: ok",
+            "preempt: ok",
+            "parallel: 6057 primes below 60000; 1 thread * ms, {cores} threads * ms, speed-up *x",
+            "threads: all ok",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
+        name: "thread-stack-overflow",
+        example: "threads",
+        params: &[],
+        args: &["overflow"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 102,
+        in_order: &[
+            "*stack overflow: the thread's stack ran into its guard page*",
+            "in thread 'deep-recursion' (id *) on core *",
+        ],
+        anywhere: &[],
+    },
+    Scenario {
         name: "sleep",
         example: "sleep",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &["slept * us for 100000 us asked", "timer interrupts: *", "sleep ok"],
@@ -150,6 +261,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "hello",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: Some("a 'never closed"),
         exit_code: 103,
         in_order: &["*quote at byte * is never closed*"],
@@ -160,6 +272,7 @@ pub const SCENARIOS: &[Scenario] = &[
         example: "heap",
         params: &[],
         args: &[],
+        smp: None,
         raw_cmdline: None,
         exit_code: 0,
         in_order: &[
@@ -192,9 +305,14 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// Checks a console transcript against a scenario; the error names the first unmet expectation.
-pub fn check_console(scenario: &Scenario, platform: &str, console: &str) -> Result<(), String> {
+pub fn check_console(
+    scenario: &Scenario,
+    platform: &str,
+    cores: u32,
+    console: &str,
+) -> Result<(), String> {
     let lines: Vec<&str> = console.lines().map(str::trim_end).collect();
-    let expand = |p: &str| p.replace("{platform}", platform);
+    let expand = |p: &str| p.replace("{platform}", platform).replace("{cores}", &cores.to_string());
     let mut from = 0;
     for pattern in scenario.in_order.iter().map(|p| expand(p)) {
         match lines[from..].iter().position(|l| glob(&pattern, l)) {
@@ -219,12 +337,13 @@ pub fn check_console(scenario: &Scenario, platform: &str, console: &str) -> Resu
 pub fn check(
     scenario: &Scenario,
     platform: &str,
+    cores: u32,
     outcome: &Outcome,
     console: &str,
 ) -> Result<(), String> {
     match outcome {
         Outcome::Exited(code) if *code == scenario.exit_code => {
-            check_console(scenario, platform, console)
+            check_console(scenario, platform, cores, console)
         }
         other => {
             Err(format!("expected exit code {}, got: {}", scenario.exit_code, other.describe()))
@@ -282,9 +401,12 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
             None => cmdline::build(&owned(scenario.params), &owned(scenario.args)),
         },
         memory: None,
-        smp: None,
+        smp: scenario.smp,
         accel: None,
     };
+    // Boards with a fixed core count (the Pis) take no `-smp`: they boot with the file's count.
+    let takes_smp = machine.args.iter().any(|arg| arg.contains("{smp}"));
+    let cores = if takes_smp { scenario.smp.unwrap_or(machine.smp) } else { machine.smp };
     let boot = Boot {
         machine,
         settings,
@@ -298,6 +420,7 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
     check(
         scenario,
         &machine.test.platform,
+        cores,
         &report.outcome,
         &machine.test.strip_prefix(&report.console),
     )
@@ -329,17 +452,17 @@ mod tests {
     fn consoles_are_checked_in_order() {
         let hello = scenario("hello-args");
         let good = "[info] boot\nHello from Rivet on x86_64/pvh\r\none\ntwo words\nit's \"quoted\"\n--flag\n";
-        assert_eq!(check_console(hello, "x86_64/pvh", good), Ok(()));
-        assert!(check_console(hello, "aarch64/virt", good).is_err());
+        assert_eq!(check_console(hello, "x86_64/pvh", 1, good), Ok(()));
+        assert!(check_console(hello, "aarch64/virt", 1, good).is_err());
         let swapped = "Hello from Rivet on x86_64/pvh\ntwo words\none\nit's \"quoted\"\n--flag\n";
-        assert!(check_console(hello, "x86_64/pvh", swapped).unwrap_err().contains("not after"));
+        assert!(check_console(hello, "x86_64/pvh", 1, swapped).unwrap_err().contains("not after"));
         let panic = scenario("panic");
         let console = "panicked at examples/panic.rs:9:5:\ndeliberate panic: the answer is 42\nbacktrace:\n  #0 0xffffffff80001234\n";
-        assert_eq!(check(panic, "p", &Outcome::Exited(101), console), Ok(()));
-        assert!(check(panic, "p", &Outcome::Exited(102), console)
+        assert_eq!(check(panic, "p", 1, &Outcome::Exited(101), console), Ok(()));
+        assert!(check(panic, "p", 1, &Outcome::Exited(102), console)
             .unwrap_err()
             .contains("expected exit code 101"));
-        assert!(check(panic, "p", &Outcome::GuestReset, console).unwrap_err().contains("reset"));
+        assert!(check(panic, "p", 1, &Outcome::GuestReset, console).unwrap_err().contains("reset"));
     }
 
     #[test]

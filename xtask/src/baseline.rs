@@ -156,6 +156,65 @@ pub fn initramfs(busybox: &[u8]) -> Vec<u8> {
     cpio.finish()
 }
 
+/// The C twin of the `thread-bench` example, run by the thread figures' initramfs.
+const THREAD_BENCH_SOURCE: &str = include_str!("../baseline/thread-bench.c");
+
+/// The C compiler that builds static Linux binaries for a Debian architecture.
+fn c_compiler(deb_arch: &str) -> Option<&'static str> {
+    match (deb_arch, std::env::consts::ARCH) {
+        ("amd64", "x86_64") | ("arm64", "aarch64") => Some("gcc"),
+        ("arm64", _) => Some("aarch64-linux-gnu-gcc"),
+        ("amd64", _) => Some("x86_64-linux-gnu-gcc"),
+        _ => None,
+    }
+}
+
+/// An initramfs like `baseline`'s (whose busybox it reuses) whose `/init` runs the thread
+/// benchmark before the marker. Built once per source change, next to the baseline's own.
+pub fn thread_bench_initrd(linux: &LinuxBaseline, baseline: &Baseline) -> Result<PathBuf, Error> {
+    let dir = baseline.initrd.parent().map(Path::to_path_buf).unwrap_or_default();
+    let source = dir.join("thread-bench.c");
+    let binary = dir.join("thread-bench");
+    let initrd = dir.join("initrd-threads.cpio");
+    let fresh = std::fs::read_to_string(&source).is_ok_and(|s| s == THREAD_BENCH_SOURCE);
+    if fresh && initrd.is_file() {
+        return Ok(initrd);
+    }
+    let compiler = c_compiler(&linux.deb_arch)
+        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", linux.deb_arch)))?;
+    std::fs::write(&source, THREAD_BENCH_SOURCE)
+        .map_err(|e| Error::Tool(format!("{}: {e}", source.display())))?;
+    let status = std::process::Command::new(compiler)
+        .args(["-O2", "-static", "-pthread", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .map_err(|e| Error::Tool(format!("{compiler}: {e} (ci/setup.sh installs it)")))?;
+    if !status.success() {
+        return Err(Error::Tool(format!("{compiler} failed on {}", source.display())));
+    }
+    let busybox_path = dir.join("root/bin/busybox");
+    let busybox = std::fs::read(&busybox_path)
+        .map_err(|e| Error::Tool(format!("{}: {e}", busybox_path.display())))?;
+    let bench =
+        std::fs::read(&binary).map_err(|e| Error::Tool(format!("{}: {e}", binary.display())))?;
+    let init = format!(
+        "#!/bin/busybox sh\n/bin/thread-bench\n/bin/busybox echo '{MARKER}'\n\
+         /bin/busybox poweroff -f\n"
+    );
+    let mut cpio = Cpio::default();
+    for dir in ["bin", "dev", "proc", "sys"] {
+        cpio.dir(dir);
+    }
+    cpio.char_device("dev/console", 0o600, 5, 1);
+    cpio.file("bin/busybox", 0o755, &busybox);
+    cpio.file("bin/thread-bench", 0o755, &bench);
+    cpio.file("init", 0o755, init.as_bytes());
+    std::fs::write(&initrd, cpio.finish())
+        .map_err(|e| Error::Tool(format!("{}: {e}", initrd.display())))?;
+    Ok(initrd)
+}
+
 /// Fetches (once) and returns the baseline for a machine's `[linux]` settings.
 pub fn prepare(ws: &Workspace, linux: &LinuxBaseline) -> Result<Baseline, Error> {
     let dir = ws.target_dir.join("baseline").join(&linux.deb_arch);

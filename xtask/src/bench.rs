@@ -5,7 +5,10 @@
 //! baseline's marker): the two systems alternate (A B A B …) after one warm-up each, and medians
 //! are reported. The guest's own first-instruction→main time comes from `rivet.log=debug`. The
 //! minimum memory is a binary search over whole MiB, assuming a size that boots means every larger
-//! size boots. Figures are printed, never asserted: the machine is shared and noisy (≈ 15 %).
+//! size boots. The thread figures come from the `thread-bench` example and, on Linux, from the same
+//! measurements in C (`xtask/baseline/thread-bench.c`, built static and run by the baseline's
+//! `/init`), one core each. Figures are printed, never asserted: the machine is shared and noisy
+//! (≈ 15 %).
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +36,8 @@ pub struct Options {
     pub baseline: bool,
     /// Search for the minimum memory.
     pub min_memory: bool,
+    /// Measure the thread figures (`thread-bench`, and its C twin on Linux).
+    pub threads: bool,
     /// Only these triples (empty: all).
     pub triples: Vec<String>,
     /// Only these machines (empty: all).
@@ -405,10 +410,113 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
         }
         None => {}
     }
+    if options.threads {
+        text.push_str(&thread_figures(
+            ws,
+            machine,
+            options,
+            linux.as_ref().and_then(|l| l.as_ref().ok()),
+            &mut notes,
+        ));
+    }
     for note in notes {
         text.push_str(&format!("  note: {}\n", first_line(&note)));
     }
     Ok(text)
+}
+
+/// The prefix of every figure line `thread-bench` (and its C twin) prints.
+const THREAD_LINE: &str = "bench: ";
+
+/// The `bench:` lines of a console, as (label, value) pairs: "spawn+join" → "70.7 us".
+pub fn thread_lines(console: &str) -> Vec<(String, String)> {
+    console
+        .lines()
+        .filter_map(|line| line.trim_end().split_once(THREAD_LINE).map(|(_, rest)| rest))
+        .filter_map(|rest| {
+            // The label is everything before the first number.
+            let split = rest.find(|c: char| c.is_ascii_digit())?;
+            Some((rest[..split].trim().to_owned(), rest[split..].trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Boots `thread-bench` (and, with a baseline, the C twin under Linux) and tabulates the lines.
+fn thread_figures(
+    ws: &Workspace,
+    machine: &Machine,
+    options: &Options,
+    linux: Option<&Baseline>,
+    notes: &mut Vec<String>,
+) -> String {
+    eprintln!("[bench]   thread figures");
+    let rivet = image::build(
+        ws,
+        &machine.triple,
+        "thread-bench",
+        Profile::Release,
+        machine.image,
+        Output::Capture,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|built| {
+        let subject = Subject {
+            machine,
+            image: &built.image,
+            cmdline: String::new(),
+            extra_args: Vec::new(),
+            marker: "bench: sleep lateness",
+            accel: options.accel.clone(),
+        };
+        subject
+            .boot(ws, None, Duration::from_secs(120), false)
+            .map(|report| thread_lines(&report.console))
+            .map_err(|e| e.to_string())
+    });
+    let linux_lines = linux.zip(machine.linux.as_ref()).map(|(baseline, settings)| {
+        baseline::thread_bench_initrd(settings, baseline).and_then(|initrd| {
+            let subject = Subject {
+                machine,
+                image: &baseline.kernel,
+                cmdline: Baseline::cmdline(settings),
+                extra_args: vec!["-initrd".into(), initrd.display().to_string()],
+                marker: baseline::MARKER,
+                accel: options.accel.clone(),
+            };
+            subject
+                .boot(ws, None, Duration::from_secs(240), false)
+                .map(|report| thread_lines(&report.console))
+                .map_err(|e| Error::Tool(e.to_string()))
+        })
+    });
+    let rivet = rivet.unwrap_or_else(|e| {
+        notes.push(format!("thread-bench: {e}"));
+        Vec::new()
+    });
+    let linux_lines = match linux_lines {
+        Some(Ok(lines)) => lines,
+        Some(Err(e)) => {
+            notes.push(format!("Linux thread-bench: {e}"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let mut text = String::new();
+    for (label, value) in &rivet {
+        let theirs = linux_lines.iter().find(|(l, _)| l == label).map(|(_, v)| v.as_str());
+        let number = |v: &str| v.split_whitespace().next().and_then(|n| n.parse::<f64>().ok());
+        text.push_str(&format!(
+            "  {:<34} {:>16} {:>16} {:>12}\n",
+            format!("thread: {label}"),
+            value,
+            theirs.unwrap_or("—"),
+            ratio(theirs.and_then(number), number(value))
+        ));
+    }
+    if rivet.is_empty() {
+        text.push_str("  thread figures: none (see the notes)\n");
+    }
+    text
 }
 
 /// Runs the benchmarks and prints the figures.
@@ -460,6 +568,18 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_thread_lines() {
+        let console = "threads\r\nbench: spawn+join 70.684 us\nnoise\n[    1.0] bench: mutex lock+unlock 13 ns\n";
+        assert_eq!(
+            thread_lines(console),
+            [
+                ("spawn+join".to_owned(), "70.684 us".to_owned()),
+                ("mutex lock+unlock".to_owned(), "13 ns".to_owned())
+            ]
+        );
+    }
 
     #[test]
     fn parses_boot_line() {

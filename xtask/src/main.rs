@@ -253,6 +253,9 @@ struct BenchArgs {
     /// Skip the minimum-memory search.
     #[arg(long)]
     no_memory: bool,
+    /// Skip the thread figures (spawn, switch, mutex, sleep accuracy).
+    #[arg(long)]
+    no_threads: bool,
     /// Only these triples (repeatable; default: every triple with a machine).
     #[arg(long = "target", value_name = "TRIPLE")]
     targets: Vec<String>,
@@ -575,6 +578,7 @@ fn main() -> ExitCode {
                 runs: args.runs.max(1),
                 baseline: !args.no_baseline,
                 min_memory: !args.no_memory,
+                threads: !args.no_threads,
                 triples: args.targets,
                 machines: args.machines,
                 accel: args.accel,

@@ -66,3 +66,20 @@ pub fn end_of_interrupt(intid: u32) {
         )
     };
 }
+
+/// Writes ICC_SGI1R_EL1: sends a Group 1 software-generated interrupt. `value` says which INTID
+/// and to which cores (the GIC driver's `GicV3::sgi1r` builds it).
+pub fn send_sgi(value: u64) {
+    // SAFETY: raising an SGI touches no memory; the `dsb` first makes this core's earlier memory
+    // writes visible to the target before its handler can run, and the `isb` after issues the
+    // SGI now rather than later.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "msr S3_0_C12_C11_5, {}",      /* ICC_SGI1R_EL1 */
+            "isb",
+            in(reg) value,
+            options(nostack),
+        )
+    };
+}

@@ -11,11 +11,13 @@
 //! [`gic`] holds the GICv3 CPU-interface accessors the platform hands to the GIC driver;
 //! [`time::ALARM`] is the virtual timer as core's `Alarm`; `cpu::wait_for_interrupt` idles.
 //!
-//! Weak spots: one core only; interrupts are unmasked only inside `cpu::wait_for_interrupt`.
+//! Secondary cores start through [`smp`] (PSCI CPU_ON, or a spin-table holding pen) and share
+//! the boot core's page tables; [`context`] switches threads. Threads run with IRQs unmasked;
+//! kernel locks mask them (core's `IrqMutex`).
 
 pub mod backtrace;
-pub mod context;
 pub mod boot;
+pub mod context;
 pub mod cpu;
 pub mod esr;
 pub mod gic;
@@ -23,6 +25,7 @@ pub mod layout;
 pub mod paging;
 pub mod psci;
 pub mod semihosting;
+pub mod smp;
 pub mod time;
 pub mod trap;
 pub mod uefi;

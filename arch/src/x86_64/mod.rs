@@ -3,9 +3,10 @@
 //! Only modules and re-exports live here; see `arch/src/lib.rs` for the names every architecture
 //! exports. x86_64-only extras: [`head`] (the boot entry and the boot page tables' reach) and
 //! [`gdt`] (the GDT and TSS that give the exception handlers their own stacks), [`io`] (port
-//! I/O ranges) and [`xen_pv`] (the Xen PV entry, notes and hypercalls).
+//! I/O ranges), [`xen_pv`] (the Xen PV entry, notes and hypercalls) and [`smp`] (the real-mode
+//! trampoline that brings the other cores up). [`context`] switches threads.
 //!
-//! Interrupts stay disabled except inside [`cpu::wait_for_interrupt`] (`sti; hlt; cli`).
+//! Threads run with interrupts enabled; kernel locks disable them (core's `IrqMutex`).
 
 pub mod backtrace;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod gdt;
 pub mod head;
 pub mod io;
 pub mod paging;
+pub mod smp;
 pub mod time;
 pub mod trap;
 pub mod xen_pv;

@@ -169,7 +169,10 @@ impl<F: PageTableFormat, M: TableMemory> PageTable<F, M> {
         attributes: Attributes,
         frames: &mut impl FrameSource,
     ) -> Result<(), PagingError> {
-        if virt % PAGE_SIZE != 0 || phys % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 {
+        if !virt.is_multiple_of(PAGE_SIZE)
+            || !phys.is_multiple_of(PAGE_SIZE)
+            || !len.is_multiple_of(PAGE_SIZE)
+        {
             return Err(PagingError::Misaligned { virt, phys, len });
         }
         // The last byte must not wrap; a mapping up to the very top of the space is fine.

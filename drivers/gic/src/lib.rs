@@ -13,8 +13,12 @@
 //! interrupts are put in Group 1 where the group registers are writable (a GIC without security
 //! extensions, as QEMU and Xen present), and left as firmware set them otherwise.
 //!
-//! Non-goals for now: more than one core (SPIs are routed to the boot core; GICv3 uses the
-//! first redistributor whose affinity matches the one given), SGIs/IPIs, priorities (every
+//! Several cores: the boot core runs `init`; every other core runs `init_this_core` with the
+//! private interrupts (SGIs, PPIs) it wants enabled — its banked GICv2 registers, or its own
+//! GICv3 redistributor, found by affinity. SGIs go out through `GicV2::send_sgi` (GICD_SGIR) or
+//! ICC_SGI1R_EL1 with the value `GicV3::sgi1r` builds.
+//!
+//! Non-goals for now: routing SPIs to other cores (all go to the boot core), priorities (every
 //! enabled interrupt gets the same middle priority), LPIs and the ITS.
 //!
 //! Weak spots: a GICv2 with security extensions whose firmware left interrupts in Group 0 shows

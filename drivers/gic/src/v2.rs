@@ -1,7 +1,14 @@
 //! GICv2: distributor and CPU interface, both memory-mapped (IHI 0048B, chapter 4).
 //!
+//! The SGI and PPI registers (the first word of each array, GICD_IPRIORITYR0-7) are banked per
+//! core: the same address reaches the calling core's copy, so [`GicV2::init_this_core`] and
+//! [`InterruptController::enable`] of an INTID below 32 act on whichever core runs them. SGIs
+//! go out through GICD_SGIR to CPU interface numbers, which a core learns by reading its banked
+//! GICD_ITARGETSR0 ([`GicV2::this_core_target`]).
+//!
 //! Weak spot: the distributor is shared by every core, and its read-modify-write registers
-//! (GICD_IPRIORITYR, GICD_ITARGETSR) are updated without a lock — fine on one core.
+//! (GICD_IPRIORITYR, GICD_ITARGETSR) are updated without a lock: SPIs must be enabled from one
+//! core at a time.
 
 use crate::{bit, byte, DEFAULT_PRIORITY, SPECIAL_INTIDS};
 use rivet_core::interrupt::{InterruptController, InterruptError, Irq};
@@ -32,7 +39,9 @@ pub mod registers {
             (0x800 => pub GICD_ITARGETSR: [ReadWrite<u32>; 255]),
             (0xbfc => _reserved2),
             (0xc00 => pub GICD_ICFGR: [ReadWrite<u32>; 64]),
-            (0xd00 => @END),
+            (0xd00 => _reserved3),
+            (0xf00 => pub GICD_SGIR: WriteOnly<u32>),
+            (0xf04 => @END),
         }
     }
 
@@ -109,6 +118,40 @@ impl GicV2 {
         self.lines
     }
 
+    /// Brings up the calling core's part of the GIC, after [`GicV2::init`] ran on the boot core:
+    /// its banked SGIs and PPIs disabled and not pending, then `private` (INTIDs below 32)
+    /// enabled, and its CPU interface on with every priority unmasked.
+    pub fn init_this_core(&self, private: &[u32]) -> Result<(), InterruptError> {
+        let d = self.distributor;
+        // SGI enable bits may be read-as-one; PPIs are really disabled.
+        d.GICD_ICENABLER[0].set(u32::MAX);
+        d.GICD_ICPENDR[0].set(u32::MAX);
+        for &intid in private {
+            if intid >= crate::FIRST_SPI {
+                return Err(InterruptError::OutOfRange(Irq(intid)));
+            }
+            self.enable(Irq(intid))?;
+        }
+        self.cpu.GICC_PMR.set(0xff);
+        self.cpu.GICC_BPR.set(0);
+        self.cpu.GICC_CTLR.set(ENABLE_GROUPS);
+        Ok(())
+    }
+
+    /// The calling core's CPU interface, as a one-bit mask for [`GicV2::send_sgi`]: the banked
+    /// GICD_ITARGETSR0 reads back the calling core's bit. 0 on a uniprocessor GIC (RAZ).
+    pub fn this_core_target(&self) -> u8 {
+        self.distributor.GICD_ITARGETSR[0].get() as u8
+    }
+
+    /// Sends SGI `intid` (0-15) to the CPU interfaces in `targets` (bit n = interface n) through
+    /// GICD_SGIR (TargetListFilter 0: the list given). Out-of-range INTIDs are ignored.
+    pub fn send_sgi(&self, targets: u8, intid: u32) {
+        if intid < 16 {
+            self.distributor.GICD_SGIR.set(sgir(targets, intid));
+        }
+    }
+
     fn check(&self, irq: Irq) -> Result<u32, InterruptError> {
         if irq.0 < self.lines {
             Ok(irq.0)
@@ -119,8 +162,8 @@ impl GicV2 {
 }
 
 // SAFETY: the registers are MMIO cells; every access is a single volatile load or store, which
-// the GIC serialises. The read-modify-write updates are the weak spot named in the header (one
-// core, called with interrupts masked).
+// the GIC serialises. Read-modify-writes of banked registers (SGIs, PPIs) only reach the calling
+// core's copy; those of shared ones (SPIs) are the weak spot named in the header.
 unsafe impl Sync for GicV2 {}
 // SAFETY: as for `Sync`: the references are to device registers, not thread-local data.
 unsafe impl Send for GicV2 {}
@@ -157,6 +200,12 @@ impl InterruptController for GicV2 {
     fn complete(&self, irq: Irq) {
         self.cpu.GICC_EOIR.set(irq.0);
     }
+}
+
+/// The GICD_SGIR value sending SGI `intid` to the CPU interfaces in `targets`: CPUTargetList in
+/// bits 23:16, INTID in 3:0, TargetListFilter (25:24) 0, NSATT (15) 0.
+fn sgir(targets: u8, intid: u32) -> u32 {
+    u32::from(targets) << 16 | (intid & 0xf)
 }
 
 #[cfg(test)]
@@ -201,6 +250,36 @@ mod tests {
         gic.complete(Irq(27));
         // SAFETY: as above.
         assert_eq!(unsafe { c.as_ptr().add(4).read_volatile() }, 27, "GICC_EOIR");
+    }
+
+    #[test]
+    fn a_secondary_core_and_an_sgi() {
+        let (d, c) = fake();
+        d[1] = 2;
+        d[0x800 / 4] = 0x0404_0404; // GICD_ITARGETSR0 as CPU interface 2 reads it
+        let (d, c) = (d.as_mut_ptr(), c.as_mut_ptr());
+        // SAFETY: as in the test above.
+        let gic = unsafe { GicV2::new(d.cast(), c.cast()) };
+        assert_eq!(gic.init_this_core(&[1, 27]), Ok(()));
+        assert_eq!(
+            gic.init_this_core(&[40]),
+            Err(InterruptError::OutOfRange(Irq(40))),
+            "SPIs are not per core"
+        );
+        assert_eq!(gic.this_core_target(), 4);
+        gic.send_sgi(1 << 3, 1);
+        // Not an SGI: nothing is written.
+        gic.send_sgi(1, 16);
+        // SAFETY: as above; the driver is done writing.
+        let (d, c) = unsafe {
+            (core::slice::from_raw_parts(d, 0x400), core::slice::from_raw_parts(c, 0x40))
+        };
+        assert_eq!(d[0x180 / 4], u32::MAX, "banked GICD_ICENABLER0 cleared first");
+        // Plain RAM keeps only the last write-1-to-set: PPI 27's; SGI 1's shows in its priority.
+        assert_eq!(d[0x100 / 4], 1 << 27, "GICD_ISENABLER0");
+        assert_eq!(d[0x400 / 4], 0xa0 << 8, "GICD_IPRIORITYR0 for SGI 1");
+        assert_eq!((c[0], c[1]), (ENABLE_GROUPS, 0xff), "GICC_CTLR, GICC_PMR");
+        assert_eq!(d[0xf00 / 4], 0x0008_0001, "GICD_SGIR: SGI 1 to CPU interface 3");
     }
 
     #[test]

@@ -5,7 +5,14 @@
 //! this core's redistributor (its SGI_base frame), SPIs in the distributor and routed to this
 //! core by affinity (GICD_IROUTER).
 //!
-//! Weak spot: only the boot core's redistributor is found and woken; other cores will need theirs.
+//! Each core has its own redistributor, found by affinity in the redistributor range: the boot
+//! core's by [`GicV3::new`], another core's by [`GicV3::init_this_core`], run on that core. SGIs
+//! go out through the CPU interface (ICC_SGI1R_EL1, a system register the platform writes with
+//! the value [`GicV3::sgi1r`] builds).
+//!
+//! Weak spot: [`InterruptController::enable`] of an SGI or PPI programs the *boot core's*
+//! redistributor whichever core calls it; another core's private interrupts are the ones
+//! [`GicV3::init_this_core`] was given.
 
 use crate::{bit, byte, DEFAULT_PRIORITY, FIRST_SPI, SPECIAL_INTIDS};
 use rivet_core::interrupt::{InterruptController, InterruptError, Irq};
@@ -123,6 +130,9 @@ impl core::fmt::Display for Error {
 /// A GICv3 seen from the boot core.
 pub struct GicV3 {
     distributor: &'static Distributor,
+    /// The redistributor range (every core's frames) and its length in bytes.
+    redistributors: *mut u8,
+    length: usize,
     redistributor: &'static Redistributor,
     sgi: &'static Sgi,
     cpu: SystemRegisters,
@@ -154,30 +164,12 @@ impl GicV3 {
     ) -> Result<Self, Error> {
         // SAFETY: obligation 1; MMIO cells are interior-mutable, so shared references are sound.
         let distributor = unsafe { &*(distributor as *const Distributor) };
-        let mut offset = 0;
-        let redistributor = loop {
-            if offset + 0x20000 > length {
-                return Err(Error::NoRedistributor);
-            }
-            // SAFETY: obligation 1: `offset` + 128 KiB is inside the mapped range.
-            let frame = unsafe { &*(redistributors.add(offset) as *const Redistributor) };
-            let typer = frame.GICR_TYPER.get();
-            if (typer >> 32) as u32 == affinity {
-                break frame;
-            }
-            if typer & TYPER_LAST != 0 {
-                return Err(Error::NoRedistributor);
-            }
-            offset += if typer & TYPER_VLPIS != 0 { 0x40000 } else { 0x20000 };
-        };
-        // SAFETY: obligation 1: the SGI_base frame follows RD_base, inside the checked 128 KiB.
-        let sgi = unsafe {
-            &*((redistributor as *const Redistributor as *const u8).add(0x10000) as *const Sgi)
-        };
+        // SAFETY: obligation 1: the range is mapped for 'static.
+        let (redistributor, sgi) = unsafe { find_redistributor(redistributors, length, affinity) }?;
         let lines = (32 * ((distributor.GICD_TYPER.get() & 0x1f) + 1)).min(SPECIAL_INTIDS.start);
         let affinity = u64::from(affinity);
         let route = (affinity & 0xff00_0000) << 8 | (affinity & 0x00ff_ffff);
-        Ok(Self { distributor, redistributor, sgi, cpu, lines, route })
+        Ok(Self { distributor, redistributors, length, redistributor, sgi, cpu, lines, route })
     }
 
     /// Enables the distributor with affinity routing, wakes this core's redistributor and enables
@@ -194,15 +186,42 @@ impl GicV3 {
         d.GICD_CTLR.set(CTLR_ARE | CTLR_ENABLE_GRP1);
         self.wait_for_distributor()?;
 
-        let r = self.redistributor;
-        r.GICR_WAKER.set(r.GICR_WAKER.get() & !WAKER_PROCESSOR_SLEEP);
-        if !spin_until(|| r.GICR_WAKER.get() & WAKER_CHILDREN_ASLEEP == 0) {
-            return Err(Error::Timeout("GICR_WAKER.ChildrenAsleep"));
-        }
-        self.sgi.GICR_ICENABLER0.set(u32::MAX);
-        self.sgi.GICR_ICPENDR0.set(u32::MAX);
+        wake(self.redistributor, self.sgi)?;
         (self.cpu.enable)();
         Ok(())
+    }
+
+    /// Brings up the calling core's part of the GIC, after [`GicV3::init`] ran on the boot core:
+    /// finds the redistributor whose affinity is `affinity` (the calling core's, packed as for
+    /// [`GicV3::new`]), wakes it, enables `private` (SGIs and PPIs, INTIDs below 32) in it, and
+    /// enables this core's CPU interface.
+    pub fn init_this_core(&self, affinity: u32, private: &[u32]) -> Result<(), Error> {
+        // SAFETY: the range was mapped for 'static (obligation 1 of `new`).
+        let (redistributor, sgi) =
+            unsafe { find_redistributor(self.redistributors, self.length, affinity) }?;
+        wake(redistributor, sgi)?;
+        for &intid in private.iter().filter(|&&intid| intid < FIRST_SPI) {
+            let (_, mask) = bit(intid);
+            sgi.GICR_IGROUPR0.set(sgi.GICR_IGROUPR0.get() | mask);
+            set_priority(&sgi.GICR_IPRIORITYR, intid);
+            sgi.GICR_ISENABLER0.set(mask);
+        }
+        (self.cpu.enable)();
+        Ok(())
+    }
+
+    /// The ICC_SGI1R_EL1 value that sends SGI `intid` (0-15) to the one core whose affinity is
+    /// `affinity` (packed as for [`GicV3::new`]: Aff3.Aff2.Aff1.Aff0): TargetList (15:0) has bit
+    /// Aff0 % 16, RS (47:44) is Aff0 / 16, Aff1 (23:16), INTID (27:24), Aff2 (39:32), Aff3
+    /// (55:48), IRM (40) 0.
+    pub fn sgi1r(affinity: u32, intid: u32) -> u64 {
+        let [aff3, aff2, aff1, aff0] = affinity.to_be_bytes().map(u64::from);
+        (1 << (aff0 % 16))
+            | aff1 << 16
+            | u64::from(intid & 0xf) << 24
+            | aff2 << 32
+            | (aff0 / 16) << 44
+            | aff3 << 48
     }
 
     /// How many interrupt IDs the distributor implements (SGIs, PPIs and SPIs).
@@ -227,6 +246,49 @@ impl GicV3 {
     }
 }
 
+/// The RD_base and SGI_base frames of the redistributor whose GICR_TYPER affinity is
+/// `affinity`, in the `length` bytes of frames at `redistributors`.
+///
+/// # Safety
+///
+/// The range is a GICv3's redistributor frames, mapped as Device memory for `'static`.
+unsafe fn find_redistributor(
+    redistributors: *mut u8,
+    length: usize,
+    affinity: u32,
+) -> Result<(&'static Redistributor, &'static Sgi), Error> {
+    let mut offset = 0;
+    loop {
+        if offset + 0x20000 > length {
+            return Err(Error::NoRedistributor);
+        }
+        // SAFETY: the caller's obligation: `offset` + 128 KiB is inside the mapped range.
+        let frame = unsafe { &*(redistributors.add(offset) as *const Redistributor) };
+        let typer = frame.GICR_TYPER.get();
+        if (typer >> 32) as u32 == affinity {
+            // SAFETY: the SGI_base frame follows RD_base, inside the checked 128 KiB.
+            let sgi = unsafe { &*(redistributors.add(offset + 0x10000) as *const Sgi) };
+            return Ok((frame, sgi));
+        }
+        if typer & TYPER_LAST != 0 {
+            return Err(Error::NoRedistributor);
+        }
+        offset += if typer & TYPER_VLPIS != 0 { 0x40000 } else { 0x20000 };
+    }
+}
+
+/// Wakes a redistributor (GICR_WAKER.ProcessorSleep cleared, then ChildrenAsleep awaited) and
+/// leaves its SGIs and PPIs disabled and not pending.
+fn wake(r: &Redistributor, sgi: &Sgi) -> Result<(), Error> {
+    r.GICR_WAKER.set(r.GICR_WAKER.get() & !WAKER_PROCESSOR_SLEEP);
+    if !spin_until(|| r.GICR_WAKER.get() & WAKER_CHILDREN_ASLEEP == 0) {
+        return Err(Error::Timeout("GICR_WAKER.ChildrenAsleep"));
+    }
+    sgi.GICR_ICENABLER0.set(u32::MAX);
+    sgi.GICR_ICPENDR0.set(u32::MAX);
+    Ok(())
+}
+
 /// Polls `done` up to [`SPINS`] times.
 fn spin_until(done: impl Fn() -> bool) -> bool {
     (0..SPINS).any(|_| done())
@@ -240,8 +302,10 @@ fn set_priority(registers: &[tock_registers::registers::ReadWrite<u32>], intid: 
 }
 
 // SAFETY: the registers are MMIO cells; every access is a single volatile load or store, which
-// the GIC serialises. The read-modify-write updates (group, priority) happen with interrupts
-// masked on the one core Rivet runs.
+// the GIC serialises; the redistributor range pointer is only read through, to find frames. The
+// read-modify-write updates (group, priority) happen with interrupts masked, on a core's own
+// redistributor in `init_this_core`, and on the boot core's redistributor or the distributor in
+// `enable`, which the platform calls from one core at a time (its interrupt set-up).
 unsafe impl Sync for GicV3 {}
 // SAFETY: as for `Sync`: the references are to device registers, not thread-local data.
 unsafe impl Send for GicV3 {}
@@ -334,6 +398,50 @@ mod tests {
         assert_eq!(gic.claim(), Some(Irq(27)));
         gic.complete(Irq(27));
         assert_eq!(EOI.load(Ordering::SeqCst), 27);
+    }
+
+    #[test]
+    fn a_secondary_cores_redistributor() {
+        let distributor: &'static mut [u32] = Vec::leak(vec![0u32; 0x10000 / 4]);
+        // Three redistributors: 0.0.0.0, 0.0.0.1 (VLPIS: 256 KiB), 0.0.0.2 (the last).
+        let redistributors: &'static mut [u32] = Vec::leak(vec![0u32; 0x80000 / 4]);
+        redistributors[0x20000 / 4 + 3] = 1;
+        redistributors[0x20000 / 4 + 2] = TYPER_VLPIS as u32;
+        redistributors[0x60000 / 4 + 3] = 2;
+        redistributors[0x60000 / 4 + 2] = TYPER_LAST as u32;
+        redistributors[0x60000 / 4 + 5] = WAKER_PROCESSOR_SLEEP; // GICR_WAKER, asleep
+        let (d, r) = (distributor.as_mut_ptr(), redistributors.as_mut_ptr());
+        static SECONDARY_ENABLED: AtomicU32 = AtomicU32::new(0);
+        let cpu = SystemRegisters {
+            enable: || {
+                SECONDARY_ENABLED.fetch_add(1, Ordering::SeqCst);
+            },
+            ..FAKE_CPU
+        };
+        // SAFETY: as in the test above.
+        let gic = unsafe { GicV3::new(d.cast(), r.cast(), 0x80000, 0, cpu) }.unwrap();
+        gic.init_this_core(2, &[1, 27, 40]).unwrap();
+        assert_eq!(SECONDARY_ENABLED.load(Ordering::SeqCst), 1, "the CPU interface is enabled");
+        assert_eq!(gic.init_this_core(3, &[]), Err(Error::NoRedistributor));
+        // SAFETY: as above; the driver is done writing.
+        let r = unsafe { std::slice::from_raw_parts(r, 0x80000 / 4) };
+        assert_eq!(r[0x60000 / 4 + 5], 0, "woken");
+        let sgi = (0x60000 + 0x10000) / 4;
+        assert_eq!(r[sgi + 0x180 / 4], u32::MAX, "GICR_ICENABLER0 cleared first");
+        // Plain RAM keeps only the last write-1-to-set (PPI 27's); the group bits accumulate.
+        assert_eq!(r[sgi + 0x100 / 4], 1 << 27, "GICR_ISENABLER0");
+        assert_eq!(r[sgi + 0x80 / 4], 1 << 27 | 1 << 1, "GICR_IGROUPR0: PPI 27, SGI 1, no SPI");
+        assert_eq!(r[sgi + 0x400 / 4], 0xa0 << 8, "GICR_IPRIORITYR0 for SGI 1");
+        assert_eq!(r[0x30000 / 4 + 0x100 / 4], 0, "the middle redistributor is untouched");
+    }
+
+    #[test]
+    fn sgi1r_values() {
+        assert_eq!(GicV3::sgi1r(0, 1), 1 << 24 | 1);
+        assert_eq!(GicV3::sgi1r(3, 1), 1 << 24 | 1 << 3);
+        // Aff3 = 1, Aff2 = 2, Aff1 = 3, Aff0 = 17: RS 1, TargetList bit 1.
+        let value = GicV3::sgi1r(0x0102_0311, 1);
+        assert_eq!(value, 1 << 48 | 1 << 44 | 2 << 32 | 1 << 24 | 3 << 16 | 1 << 1);
     }
 
     #[test]

@@ -21,9 +21,20 @@
 //! arrive with the ISR reading empty, and reading it costs VM exits anyway. The spurious vector
 //! is claimed as `None`: it sets no ISR bit and must get no EOI.
 //!
-//! Non-goals for now: IPIs (the ICR), the IOAPIC (device interrupts: the next step), thermal and
-//! performance-counter LVTs. Weak spots: calibration assumes the system clock is the TSC-rate
-//! clock the deadlines are expressed in; per-core state (one APIC per core) waits for SMP.
+//! Inter-processor interrupts go through the ICR ([`LocalApic::send_init`],
+//! [`LocalApic::send_startup`] to start a core, [`LocalApic::send_fixed`] to interrupt one):
+//! two 32-bit writes (high word, then low) and a wait for the delivery-status bit in xAPIC mode,
+//! one 64-bit MSR write in x2APIC mode ([`RegisterAccess::write_icr`]).
+//!
+//! SMP: one `LocalApic` value serves every core, because its register access always reaches the
+//! *calling* core's APIC (x2APIC MSRs are per core; the xAPIC page is at the same address on
+//! every core and each sees its own). The boot core's `new` sets up the boot core's APIC; every
+//! other core calls [`LocalApic::init_this_core`] once. The measured one-shot rate is shared:
+//! all cores' timers run from the same bus clock.
+//!
+//! Non-goals for now: the IOAPIC (device interrupts: the next step), thermal and
+//! performance-counter LVTs, broadcast IPIs (shorthands). Weak spot: calibration assumes the
+//! system clock is the TSC-rate clock the deadlines are expressed in.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -44,9 +55,23 @@ pub trait RegisterAccess: Sync {
     fn write(&self, index: u32, value: u32);
     /// Writes `IA32_TSC_DEADLINE` (MSR 0x6e0); 0 disarms. Only called in TSC-deadline mode.
     fn write_tsc_deadline(&self, deadline: u64);
+    /// Whether the registers are the x2APIC MSRs (32-bit APIC ids, one-write ICR) rather than
+    /// the xAPIC page (8-bit ids in the top byte, two-write ICR with a delivery-status bit).
+    fn is_x2apic(&self) -> bool;
+    /// Writes the interrupt command register, which sends an IPI: `destination` (an APIC id)
+    /// and the low word `command` (vector, delivery mode, level, ...). The default is the xAPIC
+    /// sequence: the destination (bits 24–31 of the high register), then the low register,
+    /// which sends. x2APIC implementations override it with one write of MSR 0x830:
+    /// `destination << 32 | command`.
+    fn write_icr(&self, destination: u32, command: u32) {
+        self.write(ICR_HIGH, destination << 24);
+        self.write(ICR_LOW, command);
+    }
 }
 
 // Register indexes (Intel SDM vol. 3A, table 11-6 / 10-6: xAPIC offset >> 4 = x2APIC MSR - 0x800).
+/// Local APIC id (xAPIC: bits 24–31; x2APIC: all 32 bits).
+const ID: u32 = 0x02;
 /// Local APIC version.
 const VERSION: u32 = 0x03;
 /// Task priority.
@@ -55,6 +80,10 @@ const TPR: u32 = 0x08;
 const EOI: u32 = 0x0b;
 /// Spurious interrupt vector; bit 8 is the software enable.
 const SVR: u32 = 0x0f;
+/// Interrupt command, low word (x2APIC: the whole 64-bit ICR is MSR 0x830).
+pub const ICR_LOW: u32 = 0x30;
+/// Interrupt command, high word (xAPIC only): the destination in bits 24–31.
+pub const ICR_HIGH: u32 = 0x31;
 /// LVT: timer.
 const LVT_TIMER: u32 = 0x32;
 /// LVT: LINT0 (the 8259's virtual wire on a PC).
@@ -76,6 +105,18 @@ const LVT_MASKED: u32 = 1 << 16;
 const LVT_TSC_DEADLINE: u32 = 0b10 << 17;
 /// Divide configuration value for divide-by-16.
 const DIVIDE_BY_16: u32 = 0b0011;
+/// ICR delivery modes (bits 8–10): fixed, INIT, STARTUP.
+const ICR_FIXED: u32 = 0b000 << 8;
+const ICR_INIT: u32 = 0b101 << 8;
+const ICR_STARTUP: u32 = 0b110 << 8;
+/// ICR delivery status (xAPIC, read-only): the previous IPI has not been accepted yet.
+const ICR_PENDING: u32 = 1 << 12;
+/// ICR level: assert (required for everything but the obsolete INIT de-assert).
+const ICR_ASSERT: u32 = 1 << 14;
+/// How many times [`LocalApic::wait_for_delivery`] polls before giving up (~1 ms of MMIO reads
+/// under a hypervisor, microseconds on hardware, where delivery takes under a microsecond).
+const DELIVERY_POLLS: u32 = 100_000;
+
 /// How long the one-shot calibration counts: 1/200 s.
 const CALIBRATION_DIVISOR: u64 = 200;
 
@@ -104,6 +145,9 @@ pub struct Vectors {
     pub timer: u8,
     /// The spurious vector (bits 0–3 all set on P6-era parts: 0xff is the usual choice).
     pub spurious: u8,
+    /// The vector other cores' IPIs arrive with (the reschedule IPI): it has no LVT, so
+    /// `enable` and `disable` accept it and do nothing.
+    pub ipi: u8,
 }
 
 /// One core's local APIC.
@@ -167,6 +211,73 @@ impl<R: RegisterAccess> LocalApic<R> {
         self.mode
     }
 
+    /// Sets up the calling core's local APIC as `new` set up the first one (for the other cores
+    /// of an SMP machine: this value's register access reaches whichever core calls).
+    ///
+    /// # Safety
+    /// 1. Called on a core other than the one `new` ran on, once, with that core's APIC enabled
+    ///    in `IA32_APIC_BASE` in the mode the register access uses (x2APIC: EXTD set on this
+    ///    core too), and its IDT holding the entries `new`'s obligation 3 names.
+    pub unsafe fn init_this_core(&self) {
+        self.init();
+    }
+
+    /// The calling core's APIC id.
+    pub fn id(&self) -> u32 {
+        let id = self.registers.read(ID);
+        if self.registers.is_x2apic() {
+            id
+        } else {
+            id >> 24
+        }
+    }
+
+    /// Sends INIT (level assert) to the core whose APIC id is `apic_id`: the first half of
+    /// starting it. Returns whether the IPI was accepted (always true in x2APIC mode).
+    pub fn send_init(&self, apic_id: u32) -> bool {
+        self.send(apic_id, ICR_INIT | ICR_ASSERT)
+    }
+
+    /// Sends STARTUP with `vector` to the core whose APIC id is `apic_id`, which then starts in
+    /// real mode at physical address `vector << 12` (after an INIT). Returns whether the IPI was
+    /// accepted.
+    pub fn send_startup(&self, apic_id: u32, vector: u8) -> bool {
+        self.send(apic_id, ICR_STARTUP | ICR_ASSERT | u32::from(vector))
+    }
+
+    /// Sends the fixed-delivery interrupt `vector` (32–255) to the core whose APIC id is
+    /// `apic_id`. Returns whether the IPI was accepted.
+    pub fn send_fixed(&self, apic_id: u32, vector: u8) -> bool {
+        self.send(apic_id, ICR_FIXED | ICR_ASSERT | u32::from(vector))
+    }
+
+    /// Writes the ICR (physical destination, no shorthand, edge) and, in xAPIC mode, waits for
+    /// the APIC to accept the IPI, before and after (a write while one is pending may be lost).
+    fn send(&self, apic_id: u32, command: u32) -> bool {
+        let x2apic = self.registers.is_x2apic();
+        if !x2apic && !self.wait_for_delivery() {
+            return false;
+        }
+        // xAPIC destinations are 8 bits: a larger id cannot be reached (and must not wrap).
+        if !x2apic && apic_id > 0xff {
+            return false;
+        }
+        self.registers.write_icr(apic_id, command);
+        x2apic || self.wait_for_delivery()
+    }
+
+    /// xAPIC: polls the ICR's delivery-status bit until the last IPI was accepted; false if it
+    /// stays pending for [`DELIVERY_POLLS`] reads.
+    fn wait_for_delivery(&self) -> bool {
+        for _ in 0..DELIVERY_POLLS {
+            if self.registers.read(ICR_LOW) & ICR_PENDING == 0 {
+                return true;
+            }
+            core::hint::spin_loop();
+        }
+        false
+    }
+
     /// The version register (low byte: version; bits 16–23: the highest LVT index).
     pub fn version(&self) -> u32 {
         self.registers.read(VERSION)
@@ -210,7 +321,8 @@ impl<R: RegisterAccess> InterruptController for LocalApic<R> {
         if irq.0 == u32::from(self.vectors.timer) {
             self.registers.write(LVT_TIMER, self.timer_lvt(false));
             Ok(())
-        } else if irq.0 == u32::from(self.vectors.spurious) {
+        } else if irq.0 == u32::from(self.vectors.spurious) || irq.0 == u32::from(self.vectors.ipi)
+        {
             Ok(())
         } else {
             Err(InterruptError::OutOfRange(irq))
@@ -221,7 +333,8 @@ impl<R: RegisterAccess> InterruptController for LocalApic<R> {
         if irq.0 == u32::from(self.vectors.timer) {
             self.registers.write(LVT_TIMER, self.timer_lvt(true));
             Ok(())
-        } else if irq.0 == u32::from(self.vectors.spurious) {
+        } else if irq.0 == u32::from(self.vectors.spurious) || irq.0 == u32::from(self.vectors.ipi)
+        {
             Ok(())
         } else {
             Err(InterruptError::OutOfRange(irq))
@@ -274,6 +387,8 @@ mod tests {
     struct FakeRegisters {
         values: Mutex<std::collections::HashMap<u32, u32>>,
         log: Mutex<Vec<String>>,
+        /// Reports x2APIC mode, and logs ICR writes as one `icr=destination:command` entry.
+        x2apic: bool,
     }
 
     impl RegisterAccess for FakeRegisters {
@@ -296,6 +411,18 @@ mod tests {
         fn write_tsc_deadline(&self, deadline: u64) {
             self.log.lock().unwrap().push(format!("deadline={deadline}"));
         }
+        fn is_x2apic(&self) -> bool {
+            self.x2apic
+        }
+        fn write_icr(&self, destination: u32, command: u32) {
+            if self.x2apic {
+                self.log.lock().unwrap().push(format!("icr={destination:#x}:{command:#x}"));
+            } else {
+                // The default xAPIC sequence, through this fake's `write`.
+                self.write(ICR_HIGH, destination << 24);
+                self.write(ICR_LOW, command);
+            }
+        }
     }
 
     /// A 1 MHz clock advancing 100 ticks per read.
@@ -309,7 +436,7 @@ mod tests {
         }
     }
 
-    const VECTORS: Vectors = Vectors { timer: 0xef, spurious: 0xff };
+    const VECTORS: Vectors = Vectors { timer: 0xef, spurious: 0xff, ipi: 0xf0 };
 
     /// What the fake entry stub recorded: u32::MAX = no interrupt.
     static ENTERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
@@ -318,9 +445,79 @@ mod tests {
     }
 
     fn apic(mode: TimerMode) -> LocalApic<FakeRegisters> {
+        apic_with(mode, FakeRegisters::default())
+    }
+
+    fn apic_with(mode: TimerMode, registers: FakeRegisters) -> LocalApic<FakeRegisters> {
         let clock: &'static FakeClock = Box::leak(Box::new(FakeClock(AtomicU64::new(0))));
         // SAFETY: a fake register block; no real APIC is touched.
-        unsafe { LocalApic::new(FakeRegisters::default(), VECTORS, mode, clock, entered) }
+        unsafe { LocalApic::new(registers, VECTORS, mode, clock, entered) }
+    }
+
+    fn x2apic() -> LocalApic<FakeRegisters> {
+        apic_with(TimerMode::TscDeadline, FakeRegisters { x2apic: true, ..Default::default() })
+    }
+
+    #[test]
+    fn id_is_the_top_byte_in_xapic_mode_and_the_whole_register_in_x2apic_mode() {
+        let xapic = apic(TimerMode::TscDeadline);
+        xapic.registers.values.lock().unwrap().insert(ID, 0x0300_0000);
+        assert_eq!(xapic.id(), 3);
+        let x2 = x2apic();
+        x2.registers.values.lock().unwrap().insert(ID, 0x1234);
+        assert_eq!(x2.id(), 0x1234);
+    }
+
+    #[test]
+    fn xapic_ipis_write_the_destination_then_the_command() {
+        let apic = apic(TimerMode::TscDeadline);
+        log(&apic);
+        assert!(apic.send_init(2));
+        assert!(apic.send_startup(2, 0x08));
+        assert!(apic.send_fixed(3, 0xf0));
+        assert_eq!(
+            log(&apic),
+            [
+                "0x31=0x2000000",
+                "0x30=0x4500",
+                "0x31=0x2000000",
+                "0x30=0x4608",
+                "0x31=0x3000000",
+                "0x30=0x40f0"
+            ]
+        );
+    }
+
+    #[test]
+    fn xapic_ipi_waits_for_delivery_and_refuses_wide_ids() {
+        let apic = apic(TimerMode::TscDeadline);
+        log(&apic);
+        // Delivery status stuck at "pending": the IPI is not sent over it.
+        apic.registers.values.lock().unwrap().insert(ICR_LOW, ICR_PENDING);
+        assert!(!apic.send_fixed(1, 0xf0));
+        assert!(log(&apic).is_empty());
+        apic.registers.values.lock().unwrap().insert(ICR_LOW, 0);
+        assert!(!apic.send_fixed(0x100, 0xf0), "xAPIC ids are 8 bits");
+        assert!(log(&apic).is_empty());
+    }
+
+    #[test]
+    fn x2apic_ipis_are_one_icr_write_with_the_full_id() {
+        let apic = x2apic();
+        log(&apic);
+        assert!(apic.send_init(0x1_0002));
+        assert!(apic.send_startup(0x1_0002, 0x08));
+        assert!(apic.send_fixed(7, 0xf0));
+        assert_eq!(log(&apic), ["icr=0x10002:0x4500", "icr=0x10002:0x4608", "icr=0x7:0x40f0"]);
+    }
+
+    #[test]
+    fn init_this_core_repeats_the_set_up() {
+        let apic = apic(TimerMode::OneShot);
+        let first = log(&apic);
+        // SAFETY: a fake register block.
+        unsafe { apic.init_this_core() };
+        assert_eq!(log(&apic), first);
     }
 
     fn log(apic: &LocalApic<FakeRegisters>) -> Vec<String> {
@@ -350,6 +547,8 @@ mod tests {
         log(&apic);
         assert_eq!(apic.enable(Irq(0xef)), Ok(()));
         assert_eq!(apic.enable(Irq(0xff)), Ok(()));
+        assert_eq!(apic.enable(Irq(0xf0)), Ok(()), "the IPI vector has no LVT");
+        assert_eq!(apic.disable(Irq(0xf0)), Ok(()));
         assert_eq!(apic.disable(Irq(0xef)), Ok(()));
         assert_eq!(apic.enable(Irq(0x30)), Err(InterruptError::OutOfRange(Irq(0x30))));
         assert_eq!(log(&apic), ["0x32=0xef", "0x32=0x100ef"]);

@@ -11,6 +11,13 @@
 //! - FADT: whether PSCI is there and through `hvc` or `smc`;
 //! - MCFG: the first PCIe ECAM window, if any.
 //!
+//! x86 (the PVH boot on q35 and microvm with ACPI) needs only the cores: [`x86_cores`] follows
+//! the RSDP (ACPI 1.0 with an RSDT, as QEMU's PC machines build it, or 2.0+ with an XSDT) to the
+//! MADT and lists the enabled Processor Local APIC and Local x2APIC entries ([`read_x86_madt`]);
+//! [`scan_rsdp`] finds the RSDP in the BIOS area when the loader does not say where it is. Machines
+//! without ACPI (QEMU `microvm,acpi=off`, Firecracker) list their cores in the older MP table:
+//! [`mp`].
+//!
 //! Tables lie at physical addresses the firmware names, so the walk asks a [`Memory`] for each
 //! byte range; the platform's implementation is the one `unsafe` step, a host test's is a map of
 //! byte vectors. Every read is bounds-checked and every failure is an [`Error`] naming the table
@@ -27,8 +34,11 @@
 //! Weak spots: only the first of each table is used; DSDT/SSDT (AML) are not read, so devices
 //! described only there (most PCIe-less MMIO devices on real servers) are invisible.
 
+mod arm_cores;
 mod error;
+pub mod mp;
 
+pub use arm_cores::{read_arm_cores, ArmCores};
 pub use error::{Error, Result, Signature};
 
 /// Largest table accepted: 1 MiB, far above any table read here (QEMU's are under 300 bytes).
@@ -274,6 +284,178 @@ pub fn rsdp<'a>(memory: &impl Memory<'a>, address: u64) -> Result<(u64, [u8; 6])
     let mut oem = [0; 6];
     oem.copy_from_slice(&bytes[9..15]);
     Ok((xsdt, oem))
+}
+
+/// The root table an RSDP names: the RSDT (ACPI 1.0, 32-bit entries) or the XSDT (64-bit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Root {
+    /// The root table's physical address.
+    pub address: u64,
+    /// Whether it is an XSDT (8-byte entries) rather than an RSDT (4-byte entries).
+    pub extended: bool,
+    /// The RSDP's OEM ID.
+    pub oem: [u8; 6],
+}
+
+/// Bytes of an ACPI 1.0 RSDP (§5.2.5.3: the fields up to the RSDT address).
+pub const RSDP_V1_SIZE: usize = 20;
+
+/// Reads the RSDP at `address` in either revision: an XSDT where there is one (revision 2+ with
+/// a non-zero XSDT address), else the RSDT.
+pub fn rsdp_any<'a>(memory: &impl Memory<'a>, address: u64) -> Result<Root> {
+    let bad = |problem| Error::BadRsdp { address, problem };
+    let bytes = memory
+        .bytes(address, RSDP_V1_SIZE)
+        .ok_or(Error::Unreadable { address, len: RSDP_V1_SIZE as u64 })?;
+    if bytes.get(..8) != Some(b"RSD PTR ".as_slice()) {
+        return Err(bad("signature is not \"RSD PTR \""));
+    }
+    if !sums_to_zero(bytes) {
+        return Err(bad("bad checksum (first 20 bytes)"));
+    }
+    let mut oem = [0; 6];
+    oem.copy_from_slice(&bytes[9..15]);
+    if bytes[15] >= 2 {
+        let (xsdt, oem) = rsdp(memory, address)?;
+        return Ok(Root { address: xsdt, extended: true, oem });
+    }
+    let rsdt = u64::from(u32_at(bytes, 16).unwrap_or(0));
+    if rsdt == 0 {
+        return Err(bad("no RSDT address"));
+    }
+    Ok(Root { address: rsdt, extended: false, oem })
+}
+
+/// Finds the first table whose signature is `signature` among those the root table lists.
+pub fn find_table<'a>(
+    memory: &impl Memory<'a>,
+    root: Root,
+    signature: [u8; 4],
+) -> Result<Table<'a>> {
+    let root_table = table(memory, root.address)?;
+    let (expected, width) = if root.extended { (b"XSDT", 8) } else { (b"RSDT", 4) };
+    if &root_table.signature.0 != expected {
+        return Err(root_table.bad("the RSDP's root table address holds another table"));
+    }
+    let entries = &root_table.bytes[HEADER_SIZE..];
+    if !entries.len().is_multiple_of(width) {
+        return Err(root_table.bad("Length leaves a partial entry"));
+    }
+    if entries.len() / width > MAX_TABLES {
+        return Err(root_table.bad("more than 64 entries"));
+    }
+    for entry in entries.chunks_exact(width) {
+        let address = if width == 8 {
+            u64_at(entry, 0).unwrap_or(0)
+        } else {
+            u64::from(u32_at(entry, 0).unwrap_or(0))
+        };
+        // Only the signature is needed to skip a table: a broken table the boot does not use
+        // must not stop it.
+        let Some(header) = memory.bytes(address, 4) else { continue };
+        if header == signature.as_slice() {
+            return table(memory, address);
+        }
+    }
+    Err(Error::Missing(Signature(signature)))
+}
+
+/// Where [`scan_rsdp`] looks on a PC: the BIOS read-only area, 0xE0000–0xFFFFF.
+pub const BIOS_AREA: core::ops::Range<u64> = 0xe_0000..0x10_0000;
+
+/// Finds an RSDP in `area` (the bytes at physical address `base`): "RSD PTR " on a 16-byte
+/// boundary whose first 20 bytes sum to zero. Returns its physical address.
+pub fn scan_rsdp(area: &[u8], base: u64) -> Option<u64> {
+    (0..area.len()).step_by(16).find_map(|at| {
+        let candidate = area.get(at..at + RSDP_V1_SIZE)?;
+        (candidate.starts_with(b"RSD PTR ") && sums_to_zero(candidate)).then_some(base + at as u64)
+    })
+}
+
+/// The cores an x86 MADT lists.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct X86Cores<const N: usize> {
+    /// The APIC ids of the enabled cores, in table order; only the first `N` are kept.
+    pub apic_ids: [u32; N],
+    /// How many enabled cores the table lists (may exceed `N`: the rest are dropped).
+    pub count: usize,
+    /// The MADT's Local Interrupt Controller Address: the xAPIC page.
+    pub local_apic: u32,
+}
+
+impl<const N: usize> X86Cores<N> {
+    /// The APIC ids kept.
+    pub fn ids(&self) -> &[u32] {
+        &self.apic_ids[..self.count.min(N)]
+    }
+}
+
+/// MADT interrupt controller structure types for x86 cores.
+mod x86_madt {
+    /// Processor Local APIC: type, length 8, ACPI processor UID (u8), APIC id (u8), flags (u32).
+    pub const LOCAL_APIC: u8 = 0x00;
+    /// Processor Local x2APIC: type, length 16, reserved (u16), x2APIC id (u32), flags (u32),
+    /// ACPI processor UID (u32).
+    pub const LOCAL_X2APIC: u8 = 0x09;
+    /// Local APIC flags: Enabled. (Online Capable, bit 1, means "may be enabled later": not a
+    /// core that can be started now.)
+    pub const ENABLED: u32 = 1 << 0;
+}
+
+/// MADT ("APIC", §5.2.12) on x86: the enabled cores' APIC ids, in table order, a core listed
+/// twice (as Local APIC and Local x2APIC) counted once.
+pub fn read_x86_madt<const N: usize>(madt: &Table<'_>) -> Result<X86Cores<N>> {
+    let local_apic = madt.u32(36, "too short for the MADT's fixed fields")?;
+    if madt.bytes.len() < 44 {
+        return Err(madt.bad("too short for the MADT's fixed fields"));
+    }
+    let mut cores = X86Cores { apic_ids: [0; N], count: 0, local_apic };
+    let mut at = 44;
+    while at < madt.bytes.len() {
+        let (Some(&kind), Some(&length)) = (madt.bytes.get(at), madt.bytes.get(at + 1)) else {
+            return Err(madt.bad("an entry's header runs past the table"));
+        };
+        let length = length as usize;
+        if length < 2 {
+            return Err(madt.bad("an entry has a length under 2"));
+        }
+        let entry =
+            madt.bytes.get(at..at + length).ok_or(madt.bad("an entry runs past the table"))?;
+        let short = || madt.bad("an interrupt controller entry is shorter than its type needs");
+        let core = match kind {
+            x86_madt::LOCAL_APIC => {
+                let flags = u32_at(entry, 4).ok_or_else(short)?;
+                Some((u32::from(entry[3]), flags))
+            }
+            x86_madt::LOCAL_X2APIC => {
+                let id = u32_at(entry, 4).ok_or_else(short)?;
+                let flags = u32_at(entry, 8).ok_or_else(short)?;
+                Some((id, flags))
+            }
+            _ => None,
+        };
+        if let Some((id, flags)) = core {
+            let seen = cores.ids().contains(&id);
+            if flags & x86_madt::ENABLED != 0 && !seen {
+                if let Some(slot) = cores.apic_ids.get_mut(cores.count) {
+                    *slot = id;
+                }
+                cores.count += 1;
+            }
+        }
+        at += length;
+    }
+    Ok(cores)
+}
+
+/// The cores of an x86 machine: RSDP at `rsdp_address` → RSDT or XSDT → MADT.
+pub fn x86_cores<'a, const N: usize>(
+    memory: &impl Memory<'a>,
+    rsdp_address: u64,
+) -> Result<X86Cores<N>> {
+    let root = rsdp_any(memory, rsdp_address)?;
+    let madt = find_table(memory, root, *b"APIC")?;
+    read_x86_madt(&madt)
 }
 
 /// Reads every table the RSDP at `rsdp_address` leads to and collects what the boot needs.

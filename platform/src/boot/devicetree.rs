@@ -7,14 +7,16 @@
 //! 1. exception vectors, so faults are reported from the start;
 //! 2. the DTB is taken ([`claim`], the one `unsafe` step), then checked and read in one pass by
 //!    `rivet_bootinfo::devicetree` (safe, host-tested): console UART, RAM, reservations, board,
-//!    PSCI, bootargs;
+//!    PSCI, bootargs, the cores under `/cpus` (spin-table cores are parked in the image's holding
+//!    pen now, while the MMU is off: their release words may lie in page 0, which is not mapped);
 //! 3. memory maps and page tables are built ([`memory`]) and the MMU turned on;
 //! 4. only then console, exit handler and clock are installed — they are registered through
 //!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
 //!    memory every access is while the MMU is off (a Pi's exclusive monitor never succeeds);
 //! 5. the GIC and the virtual timer's interrupt ([`interrupts`]), so `sleep` halts in `wfi`
 //!    (not on a Pi 3, which has no GIC: `sleep` spins there);
-//! 6. `runtime::start` sets up the heap and runs `main`.
+//! 6. the other cores are registered ([`smp`]: PSCI CPU_ON or the spin-table pen);
+//! 7. `runtime::start` sets up the heap, starts the scheduler and the other cores, runs `main`.
 //!
 //! Until step 4, errors are printed straight to the UART (or, before one is known, to the
 //! semihosting console) and end the run with code 103 through [`power_off`].
@@ -26,6 +28,7 @@ mod claim;
 mod error;
 pub(crate) mod interrupts;
 mod memory;
+pub(crate) mod smp;
 pub(crate) mod watchdog;
 
 use crate::boot::shutdown;
@@ -90,6 +93,9 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     if let Err(failure) = read {
         fail(Some(&uart), failure.error.into());
     }
+    // Spin-table cores move to the image's holding pen now, while the MMU is off: their release
+    // words may lie in page 0, which the identity map leaves out.
+    let parked = smp::park_spin_table_cores(&machine.cpus);
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
     let watchdog_page = PhysRange::from_start_len(machine.watchdog.unwrap_or(0), 0x1000);
     let mut pages = [uart_page; 4];
@@ -148,6 +154,15 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
              yet): sleep spins"
         ),
     }
+    smp::register(
+        &machine.cpus,
+        machine.psci.map(|conduit| match conduit {
+            PsciConduit::Hvc => Conduit::Hvc,
+            PsciConduit::Smc => Conduit::Smc,
+        }),
+        controller.and(machine.virtual_timer),
+        parked,
+    );
     // A broken build, not bad boot input: some pointer in the image was never relocated.
     assert!(
         unapplied_relocations == 0,

@@ -33,6 +33,7 @@ mod console;
 mod error;
 mod firmware;
 mod memory;
+mod smp;
 
 use crate::boot::devicetree::interrupts::{self, Controller};
 use crate::boot::shutdown;
@@ -147,6 +148,8 @@ fn firmware_phase(firmware: &Firmware, image: u64, unapplied: u64) -> Result<(),
     let first = memory::from_descriptors(&buffer[..len], descriptor_size)?;
     let machine = acpi::read(&FirmwareMemory { ram: &first.mapped }, rsdp)?;
     ACPI.call_once(|| machine);
+    // The cores (MADT GICC entries), read while the firmware still maps the tables.
+    smp::find(&FirmwareMemory { ram: &first.mapped }, rsdp);
     shutdown::set_psci(machine.psci.map(|conduit| match conduit {
         Psci::Hvc => Conduit::Hvc,
         Psci::Smc => Conduit::Smc,
@@ -261,6 +264,16 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
             log::debug!("interrupts: no usable GTDT virtual timer ({timer:?}): sleep spins")
         }
     }
+    smp::register(
+        acpi.and_then(|acpi| acpi.psci).map(|conduit| match conduit {
+            Psci::Hvc => Conduit::Hvc,
+            Psci::Smc => Conduit::Smc,
+        }),
+        match (controller, timer) {
+            (Some(Ok(_)), Some(timer @ 16..=31)) => Some(timer),
+            _ => None,
+        },
+    );
     let unapplied = handover.unapplied_relocations;
     assert!(
         unapplied == 0,

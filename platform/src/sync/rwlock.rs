@@ -37,7 +37,11 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 impl<T> RwLock<T> {
     /// An unlocked lock around `value`.
     pub const fn new(value: T) -> Self {
-        Self { state: AtomicU32::new(0), sequence: AtomicU32::new(0), value: UnsafeCell::new(value) }
+        Self {
+            state: AtomicU32::new(0),
+            sequence: AtomicU32::new(0),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// The value, taking the lock apart.

@@ -30,7 +30,7 @@ use core::any::Any;
 use core::cell::UnsafeCell;
 use core::ops::Range;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use rivet_arch::percpu::MAX_CPUS;
 use rivet_core::sched::{Kicks, Scheduler, Switch, ThreadId, Wakeup};
 use rivet_core::sync::IrqMutex;
@@ -113,12 +113,17 @@ struct SchedLock {
 // by this core (taken in `lock`, or handed over across a switch).
 unsafe impl Sync for SchedLock {}
 
-static KERNEL: SchedLock = SchedLock { locked: AtomicBool::new(false), kernel: UnsafeCell::new(None) };
+static KERNEL: SchedLock =
+    SchedLock { locked: AtomicBool::new(false), kernel: UnsafeCell::new(None) };
 
 /// Set once the scheduler runs: before that, blocking calls spin and the hook does nothing.
 static RUNNING: AtomicBool = AtomicBool::new(false);
 /// Whether threads run with interrupts enabled (the platform has an interrupt-driven alarm).
 static PREEMPTIVE: AtomicBool = AtomicBool::new(false);
+/// Threads in the run queues, as of the last unlock (see `idle_loop`).
+static READY_HINT: AtomicUsize = AtomicUsize::new(0);
+/// The first timer deadline, as of the last unlock (`u64::MAX`: none).
+static TIMER_HINT: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Thread ids handed out so far.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -159,6 +164,12 @@ impl core::ops::DerefMut for Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // What an idle core without interrupts polls, so it need not take the lock to find out.
+        // SAFETY: this guard holds the lock (see `deref`).
+        if let Some(k) = unsafe { (*KERNEL.kernel.get()).as_ref() } {
+            READY_HINT.store(k.sched.ready(), Ordering::Relaxed);
+            TIMER_HINT.store(k.sched.first_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
         KERNEL.locked.store(false, Ordering::Release);
         rivet_core::sync::restore_interrupts(self.were_enabled);
     }
@@ -258,7 +269,14 @@ fn idle_loop(core: usize) -> ! {
         if PREEMPTIVE.load(Ordering::Relaxed) {
             rivet_arch::cpu::wait_for_interrupt();
         } else {
-            core::hint::spin_loop();
+            // No interrupt will come: poll, but without the lock, which the cores doing work
+            // need (several idle cores spinning on it would slow them down by orders of
+            // magnitude under emulation).
+            while READY_HINT.load(Ordering::Relaxed) == 0
+                && ticks() < TIMER_HINT.load(Ordering::Relaxed)
+            {
+                core::hint::spin_loop();
+            }
         }
     }
 }
@@ -373,7 +391,9 @@ pub(crate) fn current_arc() -> Option<Arc<ThreadInner>> {
 fn describe_running(f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     let Some(thread) = current() else { return Ok(()) };
     match (&thread.name, thread.id.0) {
-        (_, id) if id > u64::MAX - MAX_CPUS as u64 => writeln!(f, "in the idle loop of core {}", core_index()),
+        (_, id) if id > u64::MAX - MAX_CPUS as u64 => {
+            writeln!(f, "in the idle loop of core {}", core_index())
+        }
         (Some(name), id) => writeln!(f, "in thread '{name}' (id {id}) on core {}", core_index()),
         (None, id) => writeln!(f, "in thread {id} (unnamed) on core {}", core_index()),
     }

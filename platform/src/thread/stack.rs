@@ -116,14 +116,14 @@ pub(crate) fn allocate(size: usize) -> Result<Stack, StackError> {
     if end > STACK_REGION.end {
         return Err(StackError::RegionFull);
     }
-    let pages = HeapFrames.allocate_frames(size / PAGE_SIZE, PAGE_SIZE).ok_or(StackError::OutOfMemory)?;
-    region
-        .table
-        .map(start, pages.start, size, Attributes::DATA, &mut HeapFrames)
-        .map_err(|e| match e {
+    let pages =
+        HeapFrames.allocate_frames(size / PAGE_SIZE, PAGE_SIZE).ok_or(StackError::OutOfMemory)?;
+    region.table.map(start, pages.start, size, Attributes::DATA, &mut HeapFrames).map_err(|e| {
+        match e {
             PagingError::OutOfFrames => StackError::OutOfMemory,
             e => StackError::Paging(e),
-        })?;
+        }
+    })?;
     region.next = end;
     Ok(Stack { range: start..end, guarded: true })
 }

@@ -1,4 +1,5 @@
-//! Reading the machine out of the devicetree in one pass: console, RAM, reservations, board, PSCI.
+//! Reading the machine out of the devicetree in one pass: console, RAM, reservations, board, PSCI,
+//! the cores under `/cpus`.
 //!
 //! One walk over the checked tokens of [`blob`](super::blob) collects every fact the boot needs;
 //! a node's properties are gathered until its first child or its end, then acted on. Values are
@@ -92,6 +93,9 @@ enum Kind {
     ReservedMemory,
     Reserved,
     Hypervisor,
+    /// `/cpus`, and a node directly under it (a core, or `cpu-map`, `l2-cache` …).
+    Cpus,
+    Cpu,
     Other,
 }
 
@@ -113,11 +117,14 @@ enum Property {
     InitrdEnd,
     Ranges,
     Interrupts,
+    EnableMethod,
+    CpuReleaseAddr,
+    DeviceType,
 }
 
 impl Property {
     /// Every property, indexed by its `u8` value.
-    const ALL: [Property; 14] = [
+    const ALL: [Property; 17] = [
         Property::Other,
         Property::AddressCells,
         Property::SizeCells,
@@ -132,6 +139,9 @@ impl Property {
         Property::InitrdEnd,
         Property::Ranges,
         Property::Interrupts,
+        Property::EnableMethod,
+        Property::CpuReleaseAddr,
+        Property::DeviceType,
     ];
 
     /// Which property the NUL-terminated name at the start of `name` (the strings block from
@@ -152,6 +162,9 @@ impl Property {
             Some(b'n') if is(b"no-map\0") => Property::NoMap,
             Some(b'b') if is(b"bootargs\0") => Property::Bootargs,
             Some(b'i') if is(b"interrupts\0") => Property::Interrupts,
+            Some(b'e') if is(b"enable-method\0") => Property::EnableMethod,
+            Some(b'c') if is(b"cpu-release-addr\0") => Property::CpuReleaseAddr,
+            Some(b'd') if is(b"device_type\0") => Property::DeviceType,
             Some(b'l') if is(b"linux,initrd-start\0") => Property::InitrdStart,
             Some(b'l') if is(b"linux,initrd-end\0") => Property::InitrdEnd,
             _ => Property::Other,
@@ -182,6 +195,9 @@ struct Node<'a> {
     status: Option<&'a [u8]>,
     method: Option<&'a [u8]>,
     interrupts: Option<&'a [u8]>,
+    enable_method: Option<&'a [u8]>,
+    release: Option<&'a [u8]>,
+    device_type: Option<&'a [u8]>,
     no_map: bool,
 }
 
@@ -199,6 +215,9 @@ impl Node<'_> {
         status: None,
         method: None,
         interrupts: None,
+        enable_method: None,
+        release: None,
+        device_type: None,
         no_map: false,
     };
 }
@@ -224,6 +243,8 @@ struct Walk<'a, 'm> {
     /// The enabled generic timer node's name and `interrupts`, read once the whole tree (and so
     /// the GIC, whose `#interrupt-cells` they use) is known.
     timer: Option<(&'a [u8], &'a [u8])>,
+    /// `/cpus`' `enable-method`: the default of the cores under it.
+    cpus_method: Option<&'a [u8]>,
     /// Per strings-block offset: 0 not seen yet, else 1 + the `Property` there.
     names: [u8; NAME_CACHE],
 }
@@ -247,6 +268,7 @@ pub fn read<'a>(
         stdout_path: None,
         initrd: (None, None),
         timer: None,
+        cpus_method: None,
         names: [0; NAME_CACHE],
     };
     match walk.run(blob) {
@@ -382,6 +404,9 @@ impl<'a> Walk<'a, '_> {
             Property::Method => node.method = Some(value),
             Property::NoMap => node.no_map = true,
             Property::Interrupts => node.interrupts = Some(value),
+            Property::EnableMethod => node.enable_method = Some(value),
+            Property::CpuReleaseAddr => node.release = Some(value),
+            Property::DeviceType => node.device_type = Some(value),
             _ => {}
         }
         match (node.kind, property) {
@@ -418,6 +443,20 @@ impl<'a> Walk<'a, '_> {
             Kind::Reserved if node.reg.is_some() => {
                 for range in reg(node)? {
                     self.machine.reserved.push(range?, node.no_map, printable(node.name))?;
+                }
+            }
+            Kind::Cpus => self.cpus_method = node.enable_method,
+            Kind::Cpu if node.device_type.map(text) == Some(b"cpu") => {
+                let failed = node.status.is_some_and(|status| status.starts_with(b"fail"));
+                if !failed {
+                    let cpu = super::cpus::cpu(
+                        printable(node.name),
+                        node.parent_cells.address,
+                        node.reg,
+                        node.enable_method.or(self.cpus_method),
+                        node.release,
+                    )?;
+                    self.machine.cpus.push(cpu);
                 }
             }
             Kind::Hypervisor if list_contains(node.compatible, b"xen,xen") => {
@@ -687,6 +726,7 @@ fn classify(depth: usize, parent: Kind, name: &[u8]) -> Kind {
         2 => match name.first() {
             Some(b'm') if is(b"memory") => Kind::Memory,
             Some(b'c') if is(b"chosen") => Kind::Chosen,
+            Some(b'c') if is(b"cpus") => Kind::Cpus,
             Some(b'p') if is(b"psci") => Kind::Psci,
             Some(b'a') if is(b"aliases") => Kind::Aliases,
             Some(b'r') if is(b"reserved-memory") => Kind::ReservedMemory,
@@ -694,6 +734,7 @@ fn classify(depth: usize, parent: Kind, name: &[u8]) -> Kind {
             _ => Kind::Other,
         },
         3 if parent == Kind::ReservedMemory => Kind::Reserved,
+        3 if parent == Kind::Cpus => Kind::Cpu,
         _ => Kind::Other,
     }
 }
@@ -764,6 +805,9 @@ mod tests {
         assert!(classify(2, Kind::Root, b"memory-controller") == Kind::Other);
         assert!(classify(3, Kind::Other, b"memory@0") == Kind::Other);
         assert!(classify(2, Kind::Root, b"chosen") == Kind::Chosen);
+        assert!(classify(2, Kind::Root, b"cpus") == Kind::Cpus);
+        assert!(classify(3, Kind::Cpus, b"cpu@0") == Kind::Cpu);
+        assert!(classify(3, Kind::Other, b"cpu@0") == Kind::Other);
         assert!(classify(2, Kind::Root, b"psci") == Kind::Psci);
         assert!(classify(2, Kind::Root, b"aliases") == Kind::Aliases);
         assert!(classify(2, Kind::Root, b"reserved-memory") == Kind::ReservedMemory);

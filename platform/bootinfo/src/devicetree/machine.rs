@@ -2,6 +2,7 @@
 //!
 //! Plain data with fixed capacities (nothing is allocated), borrowing its strings from the blob.
 
+use super::cpus::Cpus;
 use super::error::{Error, Result};
 use rivet_core::memory::PhysRange;
 
@@ -133,6 +134,8 @@ pub struct Machine<'a> {
     /// The INTID of the generic timer's EL1 virtual timer: the third `interrupts` entry of the
     /// `arm,armv8-timer` node, a PPI (16 + its number). Only read when there is a GIC.
     pub virtual_timer: Option<u32>,
+    /// The cores under `/cpus`, in devicetree order (see [`Cpus`]).
+    pub cpus: Cpus,
 }
 
 impl Machine<'_> {
@@ -149,6 +152,7 @@ impl Machine<'_> {
             reserved: Ranges::new(),
             gic: None,
             virtual_timer: None,
+            cpus: Cpus::new(),
         }
     }
 }

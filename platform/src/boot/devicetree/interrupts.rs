@@ -4,9 +4,12 @@
 //! INTID from `/timer` or the GTDT). [`init`] brings the GIC up, installs it as core's interrupt
 //! controller, gives the virtual timer's PPI a handler that disarms the alarm and counts the
 //! interrupt (`rivet::time::alarm_interrupts`), and installs the virtual timer as `sleep`'s
-//! alarm with `cpu::wait_for_interrupt` (`wfi`) as the idle.
+//! alarm with `cpu::wait_for_interrupt` (`wfi`) as the idle. Every other core calls
+//! `init_this_core` as it comes up (its GIC CPU interface or redistributor, the timer PPI, and
+//! SGI 1, the reschedule IPI).
 //!
-//! Weak spots: boot core only; a GIC that does not come up (no redistributor for this core, a
+//! Weak spots: per-core interrupts other than the timer and SGI 1 reach only the boot core's
+//! redistributor on a GICv3; SPIs all go to the boot core; a GIC that does not come up (no redistributor for this core, a
 //! busy bit stuck) is reported as bad boot input rather than falling back to spinning.
 
 use core::sync::atomic::Ordering;
@@ -165,6 +168,80 @@ pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), Inte
     rivet_core::time::set_alarm(&rivet_arch::time::ALARM, rivet_arch::cpu::wait_for_interrupt);
     crate::time::HAS_ALARM.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// The reschedule inter-processor interrupt: SGI 1 (SGI 0 is left free). Its handler is
+/// `crate::smp::reschedule_interrupt`, given by [`enable_reschedule`].
+pub(crate) const RESCHEDULE_SGI: u32 = 1;
+
+/// Where an SGI for one core goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SgiTarget {
+    /// GICv2: the core's CPU interface, as a one-bit GICD_SGIR target list.
+    V2(u8),
+    /// GICv3: the core's affinity (Aff3.Aff2.Aff1.Aff0 packed, as `cpu::affinity` gives it).
+    V3(u32),
+}
+
+/// The calling core's SGI target, once [`init`] (boot core) or [`init_this_core`] (another
+/// core) brought up the GIC; `None` without a GIC.
+pub(crate) fn this_core_sgi_target() -> Option<SgiTarget> {
+    if let Some(gic) = GICV2.get() {
+        Some(SgiTarget::V2(gic.this_core_target()))
+    } else {
+        GICV3.get().map(|_| SgiTarget::V3(rivet_arch::cpu::affinity()))
+    }
+}
+
+/// Gives the reschedule SGI ([`RESCHEDULE_SGI`]) its handler and enables it on the boot core.
+/// Call on the boot core after [`init`].
+pub(crate) fn enable_reschedule() -> Result<(), InterruptSetupError> {
+    interrupt::set_handler(Irq(RESCHEDULE_SGI), crate::smp::reschedule_interrupt)
+        .map_err(InterruptSetupError::Timer)
+}
+
+/// Brings up the calling core's part of the GIC the boot core's [`init`] set up: its GICv2
+/// banked registers and CPU interface, or its GICv3 redistributor and CPU interface; enables
+/// the virtual timer's PPI `timer` (whose handler [`init`] installed) and the reschedule SGI,
+/// with the alarm disarmed. Returns the core's SGI target (`None` without a GIC: a Pi 3, where
+/// the core has no interrupts at all). Runs on that core, with the MMU on and IRQs masked.
+pub(crate) fn init_this_core(timer: Option<u32>) -> Result<Option<SgiTarget>, InterruptSetupError> {
+    rivet_arch::time::ALARM.disarm();
+    let mut private = [RESCHEDULE_SGI, 0];
+    let private = match timer {
+        Some(timer) => {
+            private[1] = timer;
+            &private[..]
+        }
+        None => &private[..1],
+    };
+    if let Some(gic) = GICV2.get() {
+        gic.init_this_core(private).map_err(InterruptSetupError::Timer)?;
+    } else if let Some(gic) = GICV3.get() {
+        if !rivet_arch::gic::has_system_registers() {
+            return Err(InterruptSetupError::NoSystemRegisters);
+        }
+        gic.init_this_core(rivet_arch::cpu::affinity(), private)
+            .map_err(InterruptSetupError::GicV3)?;
+    }
+    Ok(this_core_sgi_target())
+}
+
+/// Sends the reschedule SGI to the core at `target`.
+pub(crate) fn send_reschedule(target: SgiTarget) {
+    match target {
+        SgiTarget::V2(mask) => {
+            if let Some(gic) = GICV2.get() {
+                // This core's earlier stores are visible to the target before the SGI is
+                // (Linux's `dmb ishst` before GICD_SGIR; the GICv3 accessor has its own).
+                core::sync::atomic::fence(Ordering::SeqCst);
+                gic.send_sgi(mask, RESCHEDULE_SGI);
+            }
+        }
+        SgiTarget::V3(affinity) => {
+            rivet_arch::gic::send_sgi(GicV3::sgi1r(affinity, RESCHEDULE_SGI))
+        }
+    }
 }
 
 /// Installs the logger before `runtime::start` does, at the level `rivet.log` in `bootargs`

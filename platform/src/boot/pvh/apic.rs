@@ -6,14 +6,19 @@
 //! TSC-deadline timer where `CPUID.01H:ECX[24]` says so, one-shot otherwise. It installs the
 //! driver as the interrupt controller and the alarm, and a timer handler that counts.
 //!
+//! The other cores (`smp.rs`) share the one driver value: its registers always reach the calling
+//! core's APIC. [`init_this_core`] sets up a secondary core's APIC in the boot core's mode with
+//! the timer unmasked; [`send_init`], [`send_startup`] and [`send_fixed`] send IPIs, and the
+//! reschedule IPI's vector gets its (empty) handler here.
+//!
 //! Next step (not here): the IOAPIC, for device interrupts, from the ACPI MADT (q35) or the fixed
-//! microvm layout. Weak spot: one core only; the APIC base is taken from IA32_APIC_BASE as is.
+//! microvm layout. Weak spot: the APIC base is taken from IA32_APIC_BASE as is, on every core.
 
 use core::sync::atomic::Ordering;
 use rivet_arch::cpu::{has_apic, has_tsc_deadline, has_x2apic, read_msr, write_msr};
 use rivet_arch::io::IoPorts;
-use rivet_arch::trap::{entered_vector, SPURIOUS_VECTOR, TIMER_VECTOR};
-use rivet_core::interrupt::{set_controller, set_handler, Irq};
+use rivet_arch::trap::{entered_vector, RESCHEDULE_VECTOR, SPURIOUS_VECTOR, TIMER_VECTOR};
+use rivet_core::interrupt::{set_controller, set_handler, InterruptController, Irq};
 use rivet_core::time::{set_alarm, Alarm};
 use rivet_lapic::{LocalApic, RegisterAccess, TimerMode, Vectors};
 use spin::Once;
@@ -27,6 +32,8 @@ const APIC_BASE_ENABLE: u64 = 1 << 11;
 const IA32_TSC_DEADLINE: u32 = 0x6e0;
 /// The first x2APIC register MSR; register `n` is `0x800 + n`.
 const X2APIC_MSR_BASE: u32 = 0x800;
+/// The x2APIC interrupt command register: one 64-bit MSR (`0x800 + ICR_LOW`).
+const X2APIC_ICR: u32 = X2APIC_MSR_BASE + rivet_lapic::ICR_LOW;
 
 /// The local APIC's registers: the xAPIC MMIO page or the x2APIC MSRs.
 enum Registers {
@@ -63,6 +70,25 @@ impl RegisterAccess for Registers {
     fn write_tsc_deadline(&self, deadline: u64) {
         // SAFETY: only called in TSC-deadline mode, which is chosen only where CPUID reports it.
         unsafe { write_msr(IA32_TSC_DEADLINE, deadline) }
+    }
+
+    fn is_x2apic(&self) -> bool {
+        matches!(self, Registers::Msr)
+    }
+
+    fn write_icr(&self, destination: u32, command: u32) {
+        match *self {
+            Registers::Mmio(_) => {
+                self.write(rivet_lapic::ICR_HIGH, destination << 24);
+                self.write(rivet_lapic::ICR_LOW, command);
+            }
+            // SAFETY: x2APIC mode is on; an ICR write sends an IPI and touches no memory (what
+            // the IPI makes the other core do is the sender's business: INIT/STARTUP only from
+            // smp.rs, with the trampoline in place).
+            Registers::Msr => unsafe {
+                write_msr(X2APIC_ICR, (u64::from(destination) << 32) | u64::from(command))
+            },
+        }
     }
 }
 
@@ -105,8 +131,10 @@ pub fn init() {
         Registers::Mmio(_) => "xAPIC",
         Registers::Msr => "x2APIC",
     };
+    ACCESS.call_once(|| access);
     let mode = if has_tsc_deadline() { TimerMode::TscDeadline } else { TimerMode::OneShot };
-    let vectors = Vectors { timer: TIMER_VECTOR, spurious: SPURIOUS_VECTOR };
+    let vectors =
+        Vectors { timer: TIMER_VECTOR, spurious: SPURIOUS_VECTOR, ipi: RESCHEDULE_VECTOR };
     // SAFETY: `registers` reach this core's APIC in the mode just set, and this is its only
     // driver (obligation 1); TscDeadline only where CPUID says so, and the clock is the TSC
     // (obligation 2); trap::init installed both vectors' entry, which records the vector for
@@ -115,13 +143,70 @@ pub fn init() {
         LocalApic::new(registers, vectors, mode, &rivet_arch::time::COUNTER, entered_vector)
     });
     set_controller(apic);
+    if let Err(e) = set_handler(Irq(u32::from(RESCHEDULE_VECTOR)), crate::smp::reschedule_interrupt)
+    {
+        log::warn!("smp: cannot handle the reschedule IPI ({e})");
+    }
     if let Err(e) = set_handler(Irq(u32::from(TIMER_VECTOR)), timer_interrupt) {
         log::warn!("time: cannot handle the APIC timer ({e}); sleep spins");
         return;
     }
-    ACCESS.call_once(|| access);
     set_alarm(&LOGGED_ALARM, rivet_arch::cpu::wait_for_interrupt);
     crate::time::HAS_ALARM.store(true, Ordering::Relaxed);
+}
+
+/// Sets up the calling (secondary) core's local APIC like the boot core's: the same mode (x2APIC
+/// switched on here too, if the boot core uses it), the same vectors, the timer unmasked.
+/// Returns false if the boot core has no APIC driver (then this core takes no interrupts).
+///
+/// # Safety
+/// 1. Called once on a core other than the boot core, after its IDT is loaded, interrupts masked.
+pub(super) unsafe fn init_this_core() -> bool {
+    let Some(apic) = APIC.get() else { return false };
+    if apic_is_x2apic() {
+        // SAFETY: the boot core runs its APIC in x2APIC mode, so this CPU model has x2APIC and
+        // IA32_APIC_BASE; setting EXTD with EN only changes how the registers are reached.
+        unsafe {
+            let base = read_msr(IA32_APIC_BASE);
+            write_msr(IA32_APIC_BASE, base | APIC_BASE_ENABLE | APIC_BASE_X2APIC);
+        }
+    }
+    // SAFETY: obligation 1 of this function; the APIC is enabled in the mode the shared register
+    // access uses (just above, or xAPIC at the same page on every core), and the IDT is the boot
+    // core's, which has the timer and spurious entries.
+    unsafe { apic.init_this_core() };
+    let _ = apic.enable(Irq(u32::from(TIMER_VECTOR)));
+    true
+}
+
+/// Whether the boot core's APIC runs in x2APIC mode.
+fn apic_is_x2apic() -> bool {
+    access() == "x2APIC"
+}
+
+/// "xAPIC" or "x2APIC": how the boot core reaches its APIC ("?" before `init`).
+pub(super) fn access() -> &'static str {
+    ACCESS.get().copied().unwrap_or("?")
+}
+
+/// The calling core's APIC id, if the APIC driver is up.
+pub(super) fn id() -> Option<u32> {
+    APIC.get().map(|apic| apic.id())
+}
+
+/// Sends INIT to the core with APIC id `apic_id`; false if the APIC is missing or refused.
+pub(super) fn send_init(apic_id: u32) -> bool {
+    APIC.get().is_some_and(|apic| apic.send_init(apic_id))
+}
+
+/// Sends STARTUP with `vector` to the core with APIC id `apic_id`.
+pub(super) fn send_startup(apic_id: u32, vector: u8) -> bool {
+    APIC.get().is_some_and(|apic| apic.send_startup(apic_id, vector))
+}
+
+/// Sends the fixed interrupt `vector` to the core with APIC id `apic_id`.
+pub(super) fn send_fixed(apic_id: u32, vector: u8) -> bool {
+    APIC.get().is_some_and(|apic| apic.send_fixed(apic_id, vector))
 }
 
 /// "xAPIC" or "x2APIC", for the log line.

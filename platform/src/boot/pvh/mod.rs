@@ -9,20 +9,25 @@
 //! 3. the exception vectors, so a fault from here on is reported, not a reset;
 //! 4. the clock: the TSC, whose frequency is only measured when first asked for;
 //! 5. the start info, validated as untrusted input (see `start_info.rs`);
-//! 6. memory: RAM from the start info's memory map (type 1), minus page 0, the kernel image and
+//! 6. the cores (`smp.rs`): the ACPI MADT or the MP table, read while the boot tables still map
+//!    the firmware's memory;
+//! 7. memory: RAM from the start info's memory map (type 1), minus page 0, the kernel image and
 //!    everything the loader handed over; new page tables mapping the image W^X at its high
 //!    address and all RAM but page 0 and the image read-write, no-execute at its physical address;
-//! 7. the local APIC (`apic.rs`): the legacy PICs masked, the APIC as interrupt controller and
-//!    its timer as `sleep`'s alarm;
-//! 8. the common start-up in `runtime.rs`, which ends in `main`.
+//!    with other cores, the AP trampoline's pages (0x8000 read-execute, 0x9000 read-write) kept
+//!    out of the free RAM and the trampoline copied in;
+//! 8. the local APIC (`apic.rs`): the legacy PICs masked, the APIC as interrupt controller and
+//!    its timer as `sleep`'s alarm; then the cores registered with `crate::smp`;
+//! 9. the common start-up in `runtime.rs`, which ends in `main` (and starts the other cores).
 //!
 //! Nothing on this path waits or calibrates: boot time is the time to run it.
 //!
 //! Weak spots: the command line is used where the loader put it (mapped read-only if it is not in
 //! RAM), so a loader that later reuses that memory would change it; modules are only reserved,
-//! not mapped (nothing uses them yet); the RSDP is ignored until there is an interrupt controller.
+//! not mapped (nothing uses them yet); of the ACPI tables only the MADT is read (no IOAPIC yet).
 
 mod apic;
+mod smp;
 mod start_info;
 
 use rivet_arch::cpu::halt_forever;
@@ -78,11 +83,13 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
         Ok(info) => info,
         Err(e) => fail(BootError::StartInfo(e)),
     };
+    smp::discover(start_info);
     let (frames, page_tables) = match set_up_memory(&info, &kernel) {
         Ok(memory) => memory,
         Err(e) => fail(e),
     };
     apic::init();
+    smp::register();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
@@ -183,6 +190,9 @@ fn set_up_memory(
     for range in info.footprint() {
         free.reserve(range)?;
     }
+    // The AP trampoline's pages (if there are other cores): out of the free RAM, and its code
+    // page out of the read-write direct map (mapped read-execute below).
+    smp::reserve_trampoline(&mut direct, &mut free)?;
     if free.total() == 0 {
         return Err(BootError::NoRam);
     }
@@ -216,6 +226,10 @@ fn set_up_memory(
             table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
         }
     }
+    if let Some(page) = smp::trampoline_code_page() {
+        table.map(page, page, PAGE_SIZE, Attributes::CODE, &mut table_frames)?;
+    }
+    smp::install_trampoline();
     // SAFETY: the tree is a PML4 from `Format` (obligation 1) mapping the image with
     // `map_kernel_image` (code, statics and the boot stack, which this code runs on) and, at their
     // physical addresses, all free RAM (the frame allocator's and the page tables' memory) and the
