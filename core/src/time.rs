@@ -8,6 +8,18 @@
 //! and an idle function with [`set_alarm`]; before that (early boot, or a platform without
 //! interrupts yet) it spins on the clock. Once threads run, `rivet::thread::sleep` blocks the
 //! thread in the scheduler instead, which arms the same alarm.
+//!
+//! The wall clock is one reading: the platform reads a real-time clock (CMOS, PL031, UEFI
+//! `GetTime`, Xen's shared info) once and records it with [`set_wall_clock`] together with the
+//! counter value at that moment — or, where reading is slow (the CMOS RTC may make it wait out
+//! an update, milliseconds the boot should not spend), installs the reading function with
+//! [`set_wall_clock_reader`] and it runs on first use; [`unix_nanos_now`] adds the counter's
+//! progress since. Until
+//! (or unless) a platform records one, Unix time is the monotonic time: 1970-01-01 plus the time
+//! since the counter started. Nothing corrects the wall clock later (no NTP): it drifts with the
+//! counter, and an RTC that counts whole seconds makes it up to a second early.
+
+pub mod calendar;
 
 use core::time::Duration;
 use spin::Once;
@@ -121,6 +133,68 @@ impl core::ops::Add<Duration> for Instant {
     }
 }
 
+/// A wall-clock reading: Unix time at a known counter value, recorded once at boot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct WallClock {
+    /// Where the time came from, short and lower-case (`"cmos"`, `"pl031"`, `"uefi"`, `"xen"`).
+    pub source: &'static str,
+    /// Nanoseconds since 1970-01-01 00:00:00 UTC at the reading.
+    pub unix_nanos: i128,
+    /// The system clock's counter at the reading.
+    pub ticks: u64,
+}
+
+impl WallClock {
+    /// Unix time in nanoseconds at counter value `ticks` of a `frequency` Hz counter: the reading
+    /// plus the counter's progress since (or minus, for a value before the reading, as another
+    /// core's counter may be a little behind). 0 Hz adds nothing.
+    pub fn unix_nanos_at(&self, ticks: u64, frequency: u64) -> i128 {
+        if frequency == 0 {
+            return self.unix_nanos;
+        }
+        let elapsed = i128::from(ticks) - i128::from(self.ticks);
+        // |elapsed| < 2^64 and 10^9 < 2^30: the product fits in an i128.
+        self.unix_nanos + elapsed * 1_000_000_000 / i128::from(frequency)
+    }
+}
+
+static WALL_CLOCK: Once<Option<WallClock>> = Once::new();
+static WALL_CLOCK_READER: Once<fn() -> Option<WallClock>> = Once::new();
+
+/// Records the wall clock the platform read at boot. Only the first call takes effect. Needs no
+/// installed clock and asks no frequency (the TSC's calibration waits for the first use).
+pub fn set_wall_clock(reading: WallClock) {
+    WALL_CLOCK.call_once(|| Some(reading));
+}
+
+/// Installs the function that reads the real-time clock, run once when the wall clock is first
+/// asked for (if no reading was recorded with [`set_wall_clock`] by then). Install it at boot.
+pub fn set_wall_clock_reader(read: fn() -> Option<WallClock>) {
+    WALL_CLOCK_READER.call_once(|| read);
+}
+
+/// The wall-clock reading, if the platform has a real-time clock (read now, the first time, if
+/// the platform installed a reader).
+pub fn wall_clock() -> Option<WallClock> {
+    *WALL_CLOCK.call_once(|| WALL_CLOCK_READER.get().and_then(|read| read()))
+}
+
+/// Unix time now, in nanoseconds since 1970-01-01 00:00:00 UTC, from the wall-clock reading and
+/// the system clock; without a reading, the monotonic time ([`Instant::now`]) since the epoch.
+pub fn unix_nanos_now() -> i128 {
+    let clock = clock();
+    let frequency = clock.frequency();
+    let ticks = clock.ticks();
+    unix_nanos_from(wall_clock(), ticks, frequency)
+}
+
+fn unix_nanos_from(reading: Option<WallClock>, ticks: u64, frequency: u64) -> i128 {
+    match reading {
+        Some(reading) => reading.unix_nanos_at(ticks, frequency),
+        None => i128::from(ticks_to_nanos(ticks, frequency)),
+    }
+}
+
 /// Waits at least `duration`: halted until the alarm fires where one is installed, else spinning.
 pub fn sleep(duration: Duration) {
     let clock = clock();
@@ -190,6 +264,39 @@ mod tests {
         sleep_on(&SLEEP_CLOCK, Some((&SLEEP_ALARM, idle)), Duration::from_micros(500));
         assert_eq!(SLEEP_CLOCK.ticks(), 1500);
         assert_eq!(*SLEEP_ALARM.0.lock().unwrap(), ["arm 1500", "arm 1500", "disarm"]);
+    }
+
+    #[test]
+    fn wall_clock_follows_the_counter() {
+        // 2026-11-27 00:00:00 UTC read when a 1 MHz counter showed 5 s.
+        let midnight = calendar::days_from_civil(2026, 11, 27) as i128 * 86_400 * 1_000_000_000;
+        let reading = WallClock { source: "test", unix_nanos: midnight, ticks: 5_000_000 };
+        assert_eq!(reading.unix_nanos_at(5_000_000, 1_000_000), midnight);
+        assert_eq!(reading.unix_nanos_at(7_500_000, 1_000_000), midnight + 2_500_000_000);
+        assert_eq!(reading.unix_nanos_at(4_999_999, 1_000_000), midnight - 1_000, "counter behind");
+        assert_eq!(
+            reading.unix_nanos_at(u64::MAX, 1),
+            midnight + (i128::from(u64::MAX) - 5_000_000) * 1_000_000_000
+        );
+        assert_eq!(reading.unix_nanos_at(9, 0), midnight);
+        assert_eq!(
+            calendar::DateTime::from_unix_nanos(
+                reading.unix_nanos_at(5_000_000 + 3_723_000_000, 1_000_000)
+            )
+            .to_string(),
+            "2026-11-27 01:02:03"
+        );
+        // No reading: the epoch plus the monotonic time.
+        assert_eq!(unix_nanos_from(None, 3_000_000, 1_000_000), 3_000_000_000);
+        assert_eq!(unix_nanos_from(Some(reading), 6_000_000, 1_000_000), midnight + 1_000_000_000);
+    }
+
+    #[test]
+    fn the_first_wall_clock_wins() {
+        let first = WallClock { source: "first", unix_nanos: 1, ticks: 0 };
+        set_wall_clock(first);
+        set_wall_clock(WallClock { source: "second", unix_nanos: 2, ticks: 0 });
+        assert_eq!(wall_clock(), Some(first));
     }
 
     #[test]

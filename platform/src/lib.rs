@@ -28,6 +28,7 @@
 extern crate alloc;
 
 pub mod env;
+pub mod interrupt;
 pub mod io;
 pub mod process;
 pub mod sync;

@@ -256,6 +256,48 @@ pub const SCENARIOS: &[Scenario] = &[
         in_order: &["slept * us for 100000 us asked", "timer interrupts: *", "sleep ok"],
         anywhere: &[],
     },
+    // The wall clock: read from the machine's RTC at boot (CMOS, PL031, UEFI GetTime, Xen's
+    // shared info), so the year is this century; machines without an RTC print 1970 and skip.
+    Scenario {
+        name: "wall-clock",
+        example: "wall-clock",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &[
+            "wall clock: 20*-*-* *:*:* UTC (source: *)",
+            "wall clock advanced * us over a 100000 us sleep",
+            "wall clock ok",
+        ],
+        anywhere: &[],
+    },
+    // Device interrupts through the I/O APIC (x86 PC-style machines: the others skip it): the
+    // PIT's IRQ 0, routed by the firmware's tables (GSI 2 on QEMU), counted while main sleeps.
+    Scenario {
+        name: "ioapic",
+        example: "ioapic",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
+        anywhere: &[],
+    },
+    // The same with a second core running: device interrupts still reach the boot core.
+    Scenario {
+        name: "ioapic-smp2",
+        example: "ioapic",
+        params: &[],
+        args: &[],
+        smp: Some(2),
+        raw_cmdline: None,
+        exit_code: 0,
+        in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
+        anywhere: &[],
+    },
     Scenario {
         name: "bad-command-line",
         example: "hello",
@@ -430,6 +472,16 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wall_clock_years_must_be_this_century() {
+        let wall = scenario("wall-clock");
+        let tail = "wall clock advanced 104000 us over a 100000 us sleep\nwall clock ok\n";
+        let good = format!("wall clock: 2026-11-27 18:54:55 UTC (source: pl031)\n{tail}");
+        assert_eq!(check_console(wall, "p", 1, &good), Ok(()));
+        let epoch = format!("wall clock: 1970-01-01 00:00:00 UTC (source: none)\n{tail}");
+        assert!(check_console(wall, "p", 1, &epoch).is_err());
+    }
 
     #[test]
     fn glob_matches_whole_lines() {

@@ -16,8 +16,11 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-bootinfo",
     "rivet-ns16550",
     "rivet-pl011",
+    "rivet-pl031",
     "rivet-xen-abi",
     "rivet-lapic",
+    "rivet-ioapic",
+    "rivet-cmos-rtc",
     "rivet-gic",
     "xtask",
 ];

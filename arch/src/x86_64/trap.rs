@@ -12,8 +12,9 @@
 //! private fields and the typed entries make one loop impossible, so the gates are set through the
 //! table's documented `#[repr(C)]` layout: 256 16-byte gates in vector order.
 //!
-//! Interrupts: [`TIMER_VECTOR`], [`SPURIOUS_VECTOR`] (the local APIC's) and [`RESCHEDULE_VECTOR`]
-//! (the inter-processor wake-up) each have a stub that pushes its vector and joins
+//! Interrupts: [`TIMER_VECTOR`], [`SPURIOUS_VECTOR`] (the local APIC's), [`RESCHEDULE_VECTOR`]
+//! (the inter-processor wake-up) and the [`DEVICE_VECTORS`] (what the I/O APIC delivers device
+//! interrupts as: [`DEVICE_VECTOR_BASE`] + pin) each have a stub that pushes its vector and joins
 //! `rivet_interrupt_common`. That lands on its own IST stack (the interrupted code may use the
 //! red zone), copies the frame below the interrupted stack's red zone and continues there,
 //! records the vector for the controller's `claim` ([`entered_vector`]), dispatches through
@@ -177,6 +178,20 @@ rivet_interrupt_reschedule:
     pushq   ${reschedule}
     jmp     rivet_interrupt_common
 /*
+ * rivet_interrupt_devices: one 16-byte entry per device vector, in vector order (entry n at
+ * rivet_interrupt_devices + n * 16 pushes DEVICE_VECTOR_BASE + n); each joins the common part.
+ */
+    .balign 16
+    .globl rivet_interrupt_devices
+rivet_interrupt_devices:
+    .set    .Ldevice_vector, {device_base}
+    .rept   {device_count}
+    .balign 16
+    pushq   $.Ldevice_vector
+    jmp     rivet_interrupt_common
+    .set    .Ldevice_vector, .Ldevice_vector + 1
+    .endr
+/*
  * rivet_interrupt_common: move to the interrupted stack, dispatch the interrupt whose vector the
  * stub pushed, resume.
  *   On entry: on the interrupt IST stack; [rsp] = vector, rip, cs, rflags, rsp, ss; interrupts
@@ -241,6 +256,8 @@ rivet_interrupt_common:
     timer = const TIMER_VECTOR,
     spurious = const SPURIOUS_VECTOR,
     reschedule = const RESCHEDULE_VECTOR,
+    device_base = const DEVICE_VECTOR_BASE,
+    device_count = const DEVICE_VECTOR_COUNT,
     options(att_syntax)
 );
 
@@ -251,6 +268,17 @@ pub const SPURIOUS_VECTOR: u8 = 0xff;
 
 /// The reschedule inter-processor interrupt's vector: another core made a thread ready here.
 pub const RESCHEDULE_VECTOR: u8 = 0xf0;
+
+/// The first device vector: the I/O APIC delivers its pin `n` as `DEVICE_VECTOR_BASE + n` (low
+/// priority class 3–4, below the timer's and the IPI's; above the 0x20–0x2f an 8259 would use,
+/// should one ever be left unmasked).
+pub const DEVICE_VECTOR_BASE: u8 = 0x30;
+/// How many device vectors have an entry: one per pin of a 24-pin I/O APIC (every chip QEMU and
+/// Firecracker model).
+pub const DEVICE_VECTOR_COUNT: u8 = 24;
+/// The device vectors, [`DEVICE_VECTOR_BASE`] onwards.
+pub const DEVICE_VECTORS: core::ops::Range<u8> =
+    DEVICE_VECTOR_BASE..DEVICE_VECTOR_BASE + DEVICE_VECTOR_COUNT;
 
 /// The vector of the interrupt being handled on this core, for the interrupt controller's
 /// `claim`: the CPU tells the entry stub, and the stub records it (per core, see
@@ -278,6 +306,8 @@ extern "C" {
     static rivet_interrupt_spurious: u8;
     /// The reschedule vector's interrupt entry.
     static rivet_interrupt_reschedule: u8;
+    /// The first device vector's interrupt entry; entry `n` is at `+ n * STUB_SIZE`.
+    static rivet_interrupt_devices: u8;
     /// The first entry stub; stub `n` is at `rivet_trap_stubs + n * STUB_SIZE`.
     static rivet_trap_stubs: u8;
 }
@@ -320,15 +350,18 @@ pub fn init() {
             }
         }
         let entries = [
-            (TIMER_VECTOR, &raw const rivet_interrupt_timer),
-            (SPURIOUS_VECTOR, &raw const rivet_interrupt_spurious),
-            (RESCHEDULE_VECTOR, &raw const rivet_interrupt_reschedule),
+            (TIMER_VECTOR, (&raw const rivet_interrupt_timer) as u64),
+            (SPURIOUS_VECTOR, (&raw const rivet_interrupt_spurious) as u64),
+            (RESCHEDULE_VECTOR, (&raw const rivet_interrupt_reschedule) as u64),
         ];
-        for (vector, entry) in entries {
+        let devices = (&raw const rivet_interrupt_devices) as u64;
+        let devices = DEVICE_VECTORS
+            .map(|vector| (vector, devices + u64::from(vector - DEVICE_VECTOR_BASE) * STUB_SIZE));
+        for (vector, entry) in entries.into_iter().chain(devices) {
             // SAFETY: the entry is an interrupt entry point for a vector without an error code
             // that preserves every register and returns with `iretq`.
             let options =
-                unsafe { gates[usize::from(vector)].set_handler_addr(VirtAddr::new(entry as u64)) };
+                unsafe { gates[usize::from(vector)].set_handler_addr(VirtAddr::new(entry)) };
             // SAFETY: gdt::init (above) loaded a TSS whose IST slot INTERRUPT_IST holds the top
             // of a stack used only by these vectors, which cannot nest (interrupt gates).
             unsafe { options.set_stack_index(super::gdt::INTERRUPT_IST) };

@@ -32,7 +32,7 @@
 //! other core calls [`LocalApic::init_this_core`] once. The measured one-shot rate is shared:
 //! all cores' timers run from the same bus clock.
 //!
-//! Non-goals for now: the IOAPIC (device interrupts: the next step), thermal and
+//! Non-goals for now (device interrupts are `rivet-ioapic`'s, which this driver EOIs): thermal and
 //! performance-counter LVTs, broadcast IPIs (shorthands). Weak spot: calibration assumes the
 //! system clock is the TSC-rate clock the deadlines are expressed in.
 #![cfg_attr(not(test), no_std)]

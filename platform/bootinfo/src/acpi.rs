@@ -37,9 +37,14 @@
 mod arm_cores;
 mod error;
 pub mod mp;
+mod x86_irq;
 
 pub use arm_cores::{read_arm_cores, ArmCores};
 pub use error::{Error, Result, Signature};
+pub use x86_irq::{
+    mp_interrupts, read_madt_interrupts, x86_interrupts, IoApicEntry, IsaRoute, X86Interrupts,
+    ISA_IRQS, MAX_IO_APICS, MP_PINS_PER_IO_APIC,
+};
 
 /// Largest table accepted: 1 MiB, far above any table read here (QEMU's are under 300 bytes).
 pub const MAX_TABLE_SIZE: u32 = 1 << 20;

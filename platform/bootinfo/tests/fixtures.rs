@@ -55,6 +55,17 @@ fn qemu_virt() {
     assert!(machine.reserved.is_empty());
 }
 
+/// The wall clock: QEMU `virt`'s PL031 at 0x0901_0000 (`/pl031@9010000`); the Pis and a Xen
+/// domU have no RTC in their trees.
+#[test]
+fn pl031_real_time_clock() {
+    assert_eq!(discover(QEMU_VIRT).unwrap().rtc, Some(0x0901_0000));
+    assert_eq!(discover(QEMU_VIRT_GICV3_EL2).unwrap().rtc, Some(0x0901_0000));
+    for (name, blob) in [("rpi4", RPI4), ("rpi3", RPI3), ("xen-domu", XEN_DOMU)] {
+        assert_eq!(discover(blob).unwrap().rtc, None, "{name}");
+    }
+}
+
 #[test]
 fn qemu_virt_gicv3_at_el2() {
     let machine = discover(QEMU_VIRT_GICV3_EL2).unwrap();

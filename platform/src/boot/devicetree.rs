@@ -28,6 +28,7 @@ mod claim;
 mod error;
 pub(crate) mod interrupts;
 mod memory;
+mod rtc;
 pub(crate) mod smp;
 pub(crate) mod watchdog;
 
@@ -98,10 +99,14 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     let parked = smp::park_spin_table_cores(&machine.cpus);
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
     let watchdog_page = PhysRange::from_start_len(machine.watchdog.unwrap_or(0), 0x1000);
-    let mut pages = [uart_page; 4];
+    let mut pages = [uart_page; 5];
     let mut count = 1;
     if machine.watchdog.is_some() {
         pages[count] = watchdog_page;
+        count += 1;
+    }
+    if let Some(rtc) = machine.rtc {
+        pages[count] = PhysRange::from_start_len(rtc, 0x1000);
         count += 1;
     }
     let controller = match machine.gic {
@@ -140,6 +145,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     rivet_core::exit::set_exit_handler(power_off);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
     interrupts::early_logger(machine.bootargs);
+    rtc::read_wall_clock(machine.rtc);
     match (controller, machine.virtual_timer) {
         (Some(controller), Some(timer)) => {
             // SAFETY: the ranges are the DTB's GIC `reg`, translated, and `memory::build` mapped

@@ -33,6 +33,7 @@ mod console;
 mod error;
 mod firmware;
 mod memory;
+mod rtc;
 mod smp;
 
 use crate::boot::devicetree::interrupts::{self, Controller};
@@ -115,6 +116,7 @@ extern "C" fn rivet_uefi_entry(
         Ok(firmware) => firmware,
         Err(_) => return LOAD_ERROR,
     };
+    rtc::read(&firmware, entry_ticks);
     match firmware_phase(&firmware, image, unapplied_relocations) {
         Ok(()) => {}
         Err(e) => {
@@ -249,6 +251,7 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
     rivet_core::exit::set_exit_handler(power_off);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
     interrupts::early_logger(handover.command_line);
+    rtc::record(entry_ticks);
     // The GTDT's virtual timer GSIV, when it is a PPI (INTIDs 16 to 31).
     let timer = acpi.and_then(|acpi| acpi.timer).map(|timer| timer.virtual_timer.0);
     match (controller, timer) {

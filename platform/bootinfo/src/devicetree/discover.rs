@@ -41,6 +41,9 @@ const UARTS: &[(&[u8], UartKind)] =
 /// The Raspberry Pi's power-management block, whose watchdog resets or powers the board off.
 const BCM2835_PM: &[u8] = b"brcm,bcm2835-pm-wdt";
 
+/// The Arm PL031 real-time clock (QEMU `virt`): the wall clock.
+const PL031: &[u8] = b"arm,pl031";
+
 /// GIC compatibles: Arm's GICv2 bindings (QEMU `virt`'s `arm,cortex-a15-gic`, the Pi 4's
 /// `arm,gic-400`) and GICv3 (QEMU `virt,gic-version=3`, Xen).
 const GICS: &[(&[u8], bool)] = &[
@@ -539,6 +542,15 @@ impl<'a> Walk<'a, '_> {
             })??;
             let ancestors = open.get(1..node.depth).unwrap_or(&[]);
             self.machine.watchdog = translate(first, ancestors, printable(node.name))?;
+        }
+        if enabled && self.machine.rtc.is_none() && list_contains(node.compatible, PL031) {
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
+                node: printable(node.name),
+                property: "reg",
+                problem: "empty",
+            })??;
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            self.machine.rtc = translate(first, ancestors, printable(node.name))?;
         }
         Ok(())
     }

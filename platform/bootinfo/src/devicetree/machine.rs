@@ -124,6 +124,9 @@ pub struct Machine<'a> {
     /// CPU physical address of a Raspberry Pi's power-management block (`brcm,bcm2835-pm-wdt`),
     /// whose watchdog powers the board off where there is no PSCI.
     pub watchdog: Option<u64>,
+    /// CPU physical address of an Arm PL031 real-time clock (`arm,pl031`: QEMU `virt`), the
+    /// wall clock's source; the first enabled one.
+    pub rtc: Option<u64>,
     /// RAM, from every `/memory*` node.
     pub ram: Ranges,
     /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
@@ -148,6 +151,7 @@ impl Machine<'_> {
             console: 0,
             console_kind: UartKind::Pl011,
             watchdog: None,
+            rtc: None,
             ram: Ranges::new(),
             reserved: Ranges::new(),
             gic: None,

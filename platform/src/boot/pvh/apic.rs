@@ -4,21 +4,23 @@
 //! to x2APIC mode where the CPU has it (MSR access, no MMIO page) or else uses the xAPIC page the
 //! memory setup mapped as Device ([`xapic_page`]), and builds the `rivet-lapic` driver with the
 //! TSC-deadline timer where `CPUID.01H:ECX[24]` says so, one-shot otherwise. It installs the
-//! driver as the interrupt controller and the alarm, and a timer handler that counts.
+//! driver as the interrupt controller (inside `ioapic.rs`'s, which adds the device vectors) and
+//! the alarm, and a timer handler that counts.
 //!
 //! The other cores (`smp.rs`) share the one driver value: its registers always reach the calling
 //! core's APIC. [`init_this_core`] sets up a secondary core's APIC in the boot core's mode with
 //! the timer unmasked; [`send_init`], [`send_startup`] and [`send_fixed`] send IPIs, and the
 //! reschedule IPI's vector gets its (empty) handler here.
 //!
-//! Next step (not here): the IOAPIC, for device interrupts, from the ACPI MADT (q35) or the fixed
-//! microvm layout. Weak spot: the APIC base is taken from IA32_APIC_BASE as is, on every core.
+//! Device interrupts come through the I/O APIC (`ioapic.rs`), whose controller wraps this one:
+//! core sees that wrapper. Weak spot: the APIC base is taken from IA32_APIC_BASE as is, on every
+//! core.
 
 use core::sync::atomic::Ordering;
 use rivet_arch::cpu::{has_apic, has_tsc_deadline, has_x2apic, read_msr, write_msr};
 use rivet_arch::io::IoPorts;
 use rivet_arch::trap::{entered_vector, RESCHEDULE_VECTOR, SPURIOUS_VECTOR, TIMER_VECTOR};
-use rivet_core::interrupt::{set_controller, set_handler, InterruptController, Irq};
+use rivet_core::interrupt::{set_handler, InterruptController, Irq};
 use rivet_core::time::{set_alarm, Alarm};
 use rivet_lapic::{LocalApic, RegisterAccess, TimerMode, Vectors};
 use spin::Once;
@@ -142,7 +144,8 @@ pub fn init() {
     let apic = APIC.call_once(|| unsafe {
         LocalApic::new(registers, vectors, mode, &rivet_arch::time::COUNTER, entered_vector)
     });
-    set_controller(apic);
+    // One controller for the local APIC's vectors and the I/O APIC's (see ioapic.rs).
+    super::ioapic::install_controller(apic);
     if let Err(e) = set_handler(Irq(u32::from(RESCHEDULE_VECTOR)), crate::smp::reschedule_interrupt)
     {
         log::warn!("smp: cannot handle the reschedule IPI ({e})");

@@ -9,24 +9,28 @@
 //! 3. the exception vectors, so a fault from here on is reported, not a reset;
 //! 4. the clock: the TSC, whose frequency is only measured when first asked for;
 //! 5. the start info, validated as untrusted input (see `start_info.rs`);
-//! 6. the cores (`smp.rs`): the ACPI MADT or the MP table, read while the boot tables still map
-//!    the firmware's memory;
+//! 6. the cores (`smp.rs`) and the I/O APIC with the ISA interrupt routing (`ioapic.rs`): the
+//!    ACPI MADT or the MP table, read while the boot tables still map the firmware's memory;
 //! 7. memory: RAM from the start info's memory map (type 1), minus page 0, the kernel image and
 //!    everything the loader handed over; new page tables mapping the image W^X at its high
 //!    address and all RAM but page 0 and the image read-write, no-execute at its physical address;
 //!    with other cores, the AP trampoline's pages (0x8000 read-execute, 0x9000 read-write) kept
 //!    out of the free RAM and the trampoline copied in;
 //! 8. the local APIC (`apic.rs`): the legacy PICs masked, the APIC as interrupt controller and
-//!    its timer as `sleep`'s alarm; then the cores registered with `crate::smp`;
+//!    its timer as `sleep`'s alarm; the I/O APIC (`ioapic.rs`) with every pin masked, its
+//!    routing offered to `crate::interrupt`; then the cores registered with `crate::smp`;
 //! 9. the common start-up in `runtime.rs`, which ends in `main` (and starts the other cores).
 //!
 //! Nothing on this path waits or calibrates: boot time is the time to run it.
 //!
 //! Weak spots: the command line is used where the loader put it (mapped read-only if it is not in
 //! RAM), so a loader that later reuses that memory would change it; modules are only reserved,
-//! not mapped (nothing uses them yet); of the ACPI tables only the MADT is read (no IOAPIC yet).
+//! not mapped (nothing uses them yet); of the ACPI tables only the MADT is read.
 
 mod apic;
+mod ioapic;
+mod pit;
+mod rtc;
 mod smp;
 mod start_info;
 
@@ -83,12 +87,15 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
         Ok(info) => info,
         Err(e) => fail(BootError::StartInfo(e)),
     };
+    rtc::install();
     smp::discover(start_info);
+    ioapic::discover(start_info);
     let (frames, page_tables) = match set_up_memory(&info, &kernel) {
         Ok(memory) => memory,
         Err(e) => fail(e),
     };
     apic::init();
+    ioapic::init();
     smp::register();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
@@ -222,6 +229,12 @@ fn set_up_memory(
     }
     // The local APIC's page, when it is reached through MMIO (xAPIC).
     if let Some(page) = apic::xapic_page() {
+        if table.translate(page).is_none() {
+            table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
+        }
+    }
+    // The I/O APIC's registers (device interrupts).
+    if let Some(page) = ioapic::mmio_page() {
         if table.translate(page).is_none() {
             table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
         }

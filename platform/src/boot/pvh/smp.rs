@@ -85,7 +85,7 @@ static FOUND: Once<Found> = Once::new();
 
 /// ACPI tables read through the boot page tables' identity map of the first GiB. Only used
 /// during [`discover`], before the kernel's own tables (which map RAM only) replace them.
-struct BootMap;
+pub(super) struct BootMap;
 
 impl acpi::Memory<'static> for BootMap {
     fn bytes(&self, address: u64, len: usize) -> Option<&'static [u8]> {
@@ -102,25 +102,45 @@ impl acpi::Memory<'static> for BootMap {
     }
 }
 
-/// Finds the cores: the ACPI MADT when the loader names an RSDP (q35), else the MP table
-/// (microvm with `acpi=off`, Firecracker), else an RSDP found in the BIOS area. Call during boot,
-/// before the kernel's page tables replace the boot ones; `start_info` is the validated start
-/// info's physical address.
-pub(super) fn discover(start_info: u64) {
+/// Where the firmware's tables are, in the order they are believed: an RSDP the loader names
+/// (q35), an MP table (microvm with `acpi=off`, Firecracker), an RSDP found in the BIOS area.
+#[derive(Clone, Copy)]
+pub(super) enum Tables {
+    /// The RSDP's physical address.
+    Acpi(u64),
+    /// The MP floating pointer's physical address.
+    Mp(u64),
+}
+
+/// Looks for the firmware's tables (see [`Tables`]) through the boot page tables; `start_info`
+/// is the validated start info's physical address. Call during boot, before the kernel's page
+/// tables replace the boot ones.
+pub(super) fn find_tables(start_info: u64) -> Option<Tables> {
     let memory = BootMap;
     let claimed = acpi::Memory::bytes(&memory, start_info + START_INFO_RSDP, 8)
         .and_then(|bytes| bytes.first_chunk::<8>())
         .map_or(0, |raw| u64::from_le_bytes(*raw));
-    let result = if claimed != 0 {
-        Some((Source::Acpi, acpi::x86_cores::<MADT_CORES>(&memory, claimed)))
+    if claimed != 0 {
+        Some(Tables::Acpi(claimed))
     } else if let Some(floating) = acpi::mp::find(&memory) {
-        Some((Source::MpTable, acpi::mp::cores::<MADT_CORES>(&memory, floating)))
+        Some(Tables::Mp(floating))
     } else {
         let area = acpi::BIOS_AREA;
         acpi::Memory::bytes(&memory, area.start, (area.end - area.start) as usize)
             .and_then(|bytes| acpi::scan_rsdp(bytes, area.start))
-            .map(|rsdp| (Source::Acpi, acpi::x86_cores::<MADT_CORES>(&memory, rsdp)))
-    };
+            .map(Tables::Acpi)
+    }
+}
+
+/// Finds the cores: the ACPI MADT or the MP table, wherever [`find_tables`] finds them. Call
+/// during boot, before the kernel's page tables replace the boot ones; `start_info` is the
+/// validated start info's physical address.
+pub(super) fn discover(start_info: u64) {
+    let memory = BootMap;
+    let result = find_tables(start_info).map(|tables| match tables {
+        Tables::Acpi(rsdp) => (Source::Acpi, acpi::x86_cores::<MADT_CORES>(&memory, rsdp)),
+        Tables::Mp(floating) => (Source::MpTable, acpi::mp::cores::<MADT_CORES>(&memory, floating)),
+    });
     let mut found =
         Found { ids: [0; MADT_CORES], kept: 0, listed: 1, source: Source::Acpi, problem: None };
     match result {

@@ -73,6 +73,7 @@ mod boot {
 
 /// EFI_RUNTIME_SERVICES function pointer offsets.
 mod runtime {
+    pub const GET_TIME: u64 = 24;
     pub const RESET_SYSTEM: u64 = 104;
     /// EFI_RESET_TYPE EfiResetShutdown.
     pub const SHUTDOWN: u32 = 2;
@@ -95,6 +96,33 @@ type HandleProtocol = unsafe extern "efiapi" fn(u64, *const Guid, *mut u64) -> S
 type ExitBootServices = unsafe extern "efiapi" fn(u64, usize) -> Status;
 type OutputString = unsafe extern "efiapi" fn(u64, *const u16) -> Status;
 type ResetSystem = unsafe extern "efiapi" fn(u32, Status, usize, *const u8);
+type GetTime = unsafe extern "efiapi" fn(*mut EfiTime, *mut u8) -> Status;
+
+/// EFI_TIME (UEFI 2.10 §8.3.1): the firmware's RTC reading, local time at `time_zone`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct EfiTime {
+    /// 1900–9999.
+    pub year: u16,
+    /// 1–12.
+    pub month: u8,
+    /// 1–31.
+    pub day: u8,
+    /// 0–23.
+    pub hour: u8,
+    /// 0–59.
+    pub minute: u8,
+    /// 0–59.
+    pub second: u8,
+    pad1: u8,
+    /// 0–999 999 999.
+    pub nanosecond: u32,
+    /// Minutes from UTC (-1440 to 1440), or 2047 (EFI_UNSPECIFIED_TIMEZONE): local time.
+    pub time_zone: i16,
+    /// Daylight-saving flags (not needed: `time_zone` already includes the shift).
+    pub daylight: u8,
+    pad2: u8,
+}
 
 /// The firmware's system table, checked, while boot services run.
 pub struct Firmware {
@@ -278,6 +306,36 @@ impl Firmware {
         // no boot service after a success.
         match unsafe { exit(image, key) } {
             SUCCESS => Ok(()),
+            status => Err(status),
+        }
+    }
+
+    /// The time from the runtime services' GetTime (the firmware's RTC driver), or the status
+    /// it failed with (`LOAD_ERROR` if there is no usable GetTime). Called while boot services
+    /// run, before anything else uses the runtime services.
+    pub fn time(&self) -> Result<EfiTime, Status> {
+        // SAFETY: a field of the checked system table.
+        let runtime = unsafe { read(self.system_table + system::RUNTIME_SERVICES) };
+        if runtime == 0 || !runtime.is_multiple_of(8) {
+            return Err(LOAD_ERROR);
+        }
+        // SAFETY: the runtime services table the checked system table names (obligation 1 of
+        // `claim`); its header signature is the first field.
+        if unsafe { read(runtime) } != RUNTIME_SERVICES_SIGNATURE {
+            return Err(LOAD_ERROR);
+        }
+        // SAFETY: a field of the checked runtime services table (present since UEFI 1.0).
+        let get_time = unsafe { read(runtime + runtime::GET_TIME) };
+        if get_time == 0 {
+            return Err(LOAD_ERROR);
+        }
+        // SAFETY: a non-null runtime service pointer, of the EFI_GET_TIME type.
+        let get_time: GetTime = unsafe { core::mem::transmute(get_time as usize) };
+        let mut time = EfiTime::default();
+        // SAFETY: `time` is a writable EFI_TIME; the capabilities are optional (null); called
+        // while boot services run, from the one core, as the firmware expects.
+        match unsafe { get_time(&mut time, core::ptr::null_mut()) } {
+            SUCCESS => Ok(time),
             status => Err(status),
         }
     }

@@ -32,6 +32,7 @@
 //! TSC).
 
 mod memory;
+mod wall_clock;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rivet_arch::head::{DEBUG_EXIT_PORT, VIRT_BASE};
@@ -264,6 +265,7 @@ fn init_clock(shared_info_mfn: u64) {
     }
     let shared = page as *const SharedInfo;
     let time = read_time_info(shared);
+    wall_clock::read(shared, &time);
     match pvclock::frequency_hz(&time) {
         Some(hz) => CLOCK.frequency.store(hz, Ordering::Relaxed),
         None => print_emergency(format_args!(
