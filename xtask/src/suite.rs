@@ -22,6 +22,7 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-ioapic",
     "rivet-cmos-rtc",
     "rivet-gic",
+    "rivet-bcm2836-local",
     "xtask",
 ];
 

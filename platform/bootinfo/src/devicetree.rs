@@ -10,7 +10,8 @@
 //! 2. [`read`] walks the tokens once and fills a [`Machine`]: RAM, reservations, the console
 //!    UART (PL011 or SBSA, its address translated through the buses' `ranges`), PSCI, the board
 //!    (QEMU `virt`, Raspberry Pi 4 / 3, a Xen guest), `bootargs`, the GIC (v2 or v3, its `reg`
-//!    translated like the UART's), the generic timer's virtual-timer interrupt and the cores
+//!    translated like the UART's) or, without one, a Pi 3's BCM2836 local interrupt controller,
+//!    the generic timer's virtual-timer interrupt and the cores
 //!    under `/cpus` (MPIDR, `enable-method`, `cpu-release-addr`).
 //!
 //! Every failure is an [`Error`]; its `Display` text is what the boot prints.

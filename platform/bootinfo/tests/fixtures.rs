@@ -421,10 +421,15 @@ fn interrupt_controllers_and_the_virtual_timer() {
     );
     assert_eq!(rpi4.virtual_timer, Some(27));
 
-    // The Pi 3 has no GIC; its timer's interrupts (two cells, the local controller's) are not
-    // read.
+    // The Pi 4 lists a BCM2836 local block too, but its GIC is the root: not reported.
+    assert_eq!(rpi4.bcm2836_local, None);
+
+    // The Pi 3 has no GIC but the BCM2836 local controller, under /soc (mapped 1:1 there); its
+    // timer's interrupts are two-cell entries of that controller, the third (virtual) bit 3.
     let rpi3 = discover(RPI3).unwrap();
-    assert_eq!((rpi3.gic, rpi3.virtual_timer), (None, None));
+    assert_eq!(rpi3.gic, None);
+    assert_eq!(rpi3.bcm2836_local, Some(0x4000_0000));
+    assert_eq!(rpi3.virtual_timer, Some(3));
 
     let xen = discover(XEN_DOMU).unwrap();
     assert_eq!(
@@ -435,4 +440,5 @@ fn interrupt_controllers_and_the_virtual_timer() {
         })
     );
     assert_eq!(xen.virtual_timer, Some(27));
+    assert_eq!((virt.bcm2836_local, xen.bcm2836_local), (None, None));
 }

@@ -13,8 +13,8 @@
 //! 4. only then console, exit handler and clock are installed — they are registered through
 //!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
 //!    memory every access is while the MMU is off (a Pi's exclusive monitor never succeeds);
-//! 5. the GIC and the virtual timer's interrupt ([`interrupts`]), so `sleep` halts in `wfi`
-//!    (not on a Pi 3, which has no GIC: `sleep` spins there);
+//! 5. the interrupt controller (a GIC, or a Pi 3's BCM2836 local controller) and the virtual
+//!    timer's interrupt ([`interrupts`]), so `sleep` halts in `wfi` and threads are preempted;
 //! 6. the other cores are registered ([`smp`]: PSCI CPU_ON or the spin-table pen);
 //! 7. `runtime::start` sets up the heap, starts the scheduler and the other cores, runs `main`.
 //!
@@ -126,7 +126,11 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
                 redistributors: (redistributors.start, redistributors.len()),
             })
         }
-        None => None,
+        None => machine.bcm2836_local.map(|base| {
+            pages[count] = PhysRange::from_start_len(base, rivet_bcm2836_local::SIZE);
+            count += 1;
+            interrupts::Controller::Bcm2836 { base }
+        }),
     };
     let devices = &pages[..count];
     let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
@@ -148,16 +152,19 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     rtc::read_wall_clock(machine.rtc);
     match (controller, machine.virtual_timer) {
         (Some(controller), Some(timer)) => {
-            // SAFETY: the ranges are the DTB's GIC `reg`, translated, and `memory::build` mapped
-            // them as Device memory (obligation 1); nothing else drives the GIC (obligation 2).
+            // SAFETY: the ranges are the DTB's GIC or BCM2836 `reg`, translated, and
+            // `memory::build` mapped them as Device memory (obligation 1); nothing else drives
+            // the controller (obligation 2).
             if let Err(e) = unsafe { interrupts::init(controller, timer) } {
                 fail(Some(uart), BootError::Interrupts(e));
             }
         }
-        (Some(_), None) => log::debug!("interrupts: a GIC but no generic timer: sleep spins"),
+        (Some(_), None) => {
+            log::debug!("interrupts: a controller but no generic timer: sleep spins")
+        }
         (None, _) => log::debug!(
-            "interrupts: no GIC in the devicetree (a Pi 3's BCM2836 controller has no driver \
-             yet): sleep spins"
+            "interrupts: neither a GIC nor a BCM2836 local controller in the devicetree: sleep \
+             spins"
         ),
     }
     smp::register(

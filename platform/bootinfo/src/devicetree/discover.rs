@@ -10,11 +10,11 @@
 //! (§2.3.8): a Pi's UARTs sit under `/soc`, whose bus addresses (0x7e20_1000) are not the CPU's
 //! (0xfe20_1000 on a Pi 4). RAM and reservations sit under the root and need none.
 //!
-//! Weak spots: only UARTs and the GIC are translated (nothing else the boot reads sits under a
-//! bus); a GIC whose `#interrupt-cells` is not 3 (GICv3 PPI partitions) is refused; a UART
-//! a bus does not map (no `ranges`, or no entry covering it) is skipped, not reported, as Linux
-//! skips it. Dynamically placed reserved memory (`size` + `alloc-ranges`, no `reg`) is not
-//! honoured.
+//! Weak spots: only the devices the boot reads (UARTs, the GIC or BCM2836 local interrupt
+//! controller, the Pi's watchdog, the PL031) are translated; a GIC whose `#interrupt-cells` is
+//! not 3 (GICv3 PPI partitions) is refused; a UART a bus does not map (no `ranges`, or no entry
+//! covering it) is skipped, not reported, as Linux skips it. Dynamically placed reserved memory
+//! (`size` + `alloc-ranges`, no `reg`) is not honoured.
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
@@ -52,6 +52,10 @@ const GICS: &[(&[u8], bool)] = &[
     (b"arm,cortex-a7-gic", false),
     (b"arm,gic-v3", true),
 ];
+
+/// The BCM2836 ARM-local interrupt controller (a Pi 2 or 3, which has no GIC): the per-core
+/// timer interrupts and mailboxes. `#interrupt-cells` is 2: the source bit, then flags.
+const BCM2836_LOCAL: &[u8] = b"brcm,bcm2836-l1-intc";
 
 /// Generic timer compatibles; `interrupts` lists secure physical, non-secure physical, virtual
 /// and hypervisor timer PPIs, in that order.
@@ -528,6 +532,24 @@ impl<'a> Walk<'a, '_> {
             });
         }
         if enabled
+            && self.machine.bcm2836_local.is_none()
+            && list_contains(node.compatible, BCM2836_LOCAL)
+        {
+            let name = printable(node.name);
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
+                node: name,
+                property: "reg",
+                problem: "empty",
+            })??;
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            let base = translate(first, ancestors, name)?.ok_or(Error::BadProperty {
+                node: name,
+                property: "reg",
+                problem: "not mapped into the CPU's address space",
+            })?;
+            self.machine.bcm2836_local = Some(base);
+        }
+        if enabled
             && self.timer.is_none()
             && TIMERS.iter().any(|c| list_contains(node.compatible, c))
         {
@@ -590,9 +612,19 @@ impl<'a> Walk<'a, '_> {
         if self.machine.ram.is_empty() {
             return Err(fail(Error::NoMemory));
         }
-        if let (Some(_), Some((node, interrupts))) = (self.machine.gic, self.timer) {
-            self.machine.virtual_timer =
-                Some(virtual_timer(printable(node), interrupts).map_err(fail)?);
+        if self.machine.gic.is_some() {
+            // A Pi 4 lists the block too (before its GIC-400), but there the GIC is the root
+            // controller and the block routes nothing.
+            self.machine.bcm2836_local = None;
+        }
+        if let Some((node, interrupts)) = self.timer {
+            if self.machine.gic.is_some() {
+                self.machine.virtual_timer =
+                    Some(virtual_timer(printable(node), interrupts).map_err(fail)?);
+            } else if self.machine.bcm2836_local.is_some() {
+                self.machine.virtual_timer =
+                    Some(local_virtual_timer(printable(node), interrupts).map_err(fail)?);
+            }
         }
         let console = self.console(blob).ok_or(fail(Error::NoConsole))?;
         self.machine.console = console.base;
@@ -638,6 +670,21 @@ fn virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> {
     match (cell(0), cell(4)) {
         (1, number) if number < 16 => Ok(16 + number),
         _ => Err(bad("the virtual timer is not a PPI below 16")),
+    }
+}
+
+/// The virtual timer's source bit from a generic timer's `interrupts` under a BCM2836 local
+/// controller (two cells per entry: source bit, flags): the third entry, which must be one of
+/// the four timer bits (0-3).
+fn local_virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> {
+    let bad = |problem| Error::BadProperty { node, property: "interrupts", problem };
+    if !interrupts.len().is_multiple_of(8) {
+        return Err(bad("not a whole number of two-cell BCM2836 interrupt specifiers"));
+    }
+    let entry = interrupts.chunks_exact(8).nth(2).ok_or(bad("no third (virtual timer) entry"))?;
+    match u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]) {
+        bit @ 0..=3 => Ok(bit),
+        _ => Err(bad("the virtual timer is not a BCM2836 timer source (0-3)")),
     }
 }
 

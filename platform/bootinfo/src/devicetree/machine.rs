@@ -134,8 +134,13 @@ pub struct Machine<'a> {
     /// The GIC, if the machine has one (a Pi 3 has none: its BCM2836 local interrupt controller
     /// is not a GIC).
     pub gic: Option<Gic>,
-    /// The INTID of the generic timer's EL1 virtual timer: the third `interrupts` entry of the
-    /// `arm,armv8-timer` node, a PPI (16 + its number). Only read when there is a GIC.
+    /// CPU physical address of a BCM2836 ARM-local interrupt controller (`brcm,bcm2836-l1-intc`,
+    /// 256 bytes of registers: a Pi 2 or 3), the root interrupt controller where there is no GIC.
+    /// `None` when the tree has a GIC (a Pi 4 lists the block too, but its GIC is the root).
+    pub bcm2836_local: Option<u64>,
+    /// The generic timer's EL1 virtual timer interrupt, the third `interrupts` entry of the
+    /// `arm,armv8-timer` node: under a GIC its INTID, a PPI (16 + its number); under a BCM2836
+    /// local controller its IRQ source bit (3, CNTVIRQ). Only read when there is either.
     pub virtual_timer: Option<u32>,
     /// The cores under `/cpus`, in devicetree order (see [`Cpus`]).
     pub cpus: Cpus,
@@ -155,6 +160,7 @@ impl Machine<'_> {
             ram: Ranges::new(),
             reserved: Ranges::new(),
             gic: None,
+            bcm2836_local: None,
             virtual_timer: None,
             cpus: Cpus::new(),
         }

@@ -1,18 +1,25 @@
-//! The GIC and the generic timer's interrupt, wired together: what makes `sleep` halt the core.
+//! The interrupt controller and the generic timer's interrupt, wired together: what makes
+//! `sleep` halt the core and the scheduler preempt.
 //!
 //! Shared by the devicetree and UEFI boots (the GIC comes from the DTB or the MADT, the timer's
-//! INTID from `/timer` or the GTDT). [`init`] brings the GIC up, installs it as core's interrupt
-//! controller, gives the virtual timer's PPI a handler that disarms the alarm and counts the
-//! interrupt (`rivet::time::alarm_interrupts`), and installs the virtual timer as `sleep`'s
-//! alarm with `cpu::wait_for_interrupt` (`wfi`) as the idle. Every other core calls
-//! `init_this_core` as it comes up (its GIC CPU interface or redistributor, the timer PPI, and
-//! SGI 1, the reschedule IPI).
+//! INTID from `/timer` or the GTDT). The controller is a GICv2, a GICv3, or, on a Raspberry Pi 3
+//! (no GIC), the BCM2836 ARM-local controller, which routes each core's timer interrupts and
+//! mailboxes to that core (its interrupt numbers are IRQ source bits: the virtual timer is 3,
+//! mailbox 0 — the reschedule IPI — is 4). [`init`] brings the controller up, installs it as
+//! core's interrupt controller, gives the virtual timer's interrupt a handler that disarms the
+//! alarm and counts the interrupt (`rivet::time::alarm_interrupts`), and installs the virtual
+//! timer as `sleep`'s alarm with `cpu::wait_for_interrupt` (`wfi`) as the idle. Every other core
+//! calls `init_this_core` as it comes up (its GIC CPU interface or redistributor, or its BCM2836
+//! routing; the timer interrupt; and the reschedule IPI: SGI 1, or mailbox 0).
 //!
-//! Weak spots: per-core interrupts other than the timer and SGI 1 reach only the boot core's
-//! redistributor on a GICv3; SPIs all go to the boot core; a GIC that does not come up (no redistributor for this core, a
-//! busy bit stuck) is reported as bad boot input rather than falling back to spinning.
+//! Weak spots: per-core interrupts other than the timer and the reschedule IPI reach only the
+//! boot core's redistributor on a GICv3; SPIs all go to the boot core; a GIC that does not come
+//! up (no redistributor for this core, a busy bit stuck) is reported as bad boot input rather
+//! than falling back to spinning. On the BCM2836 only the per-core timers and mailboxes are
+//! routed: the Pi's peripheral interrupts (the BCM2835 controller behind source bit 8) are not.
 
 use core::sync::atomic::Ordering;
+use rivet_bcm2836_local::Bcm2836Local;
 use rivet_core::interrupt::{self, Irq};
 use rivet_core::memory::PhysRange;
 use rivet_core::time::Alarm;
@@ -21,14 +28,17 @@ use spin::Once;
 
 static GICV2: Once<GicV2> = Once::new();
 static GICV3: Once<GicV3> = Once::new();
+static BCM2836: Once<Bcm2836Local> = Once::new();
 
-/// A GIC to bring up: its version and CPU physical register ranges (base, length).
+/// An interrupt controller to bring up: its kind and CPU physical register ranges.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Controller {
-    /// Distributor and CPU interface.
+    /// GICv2: distributor and CPU interface.
     V2 { distributor: u64, cpu_interface: u64 },
-    /// Distributor and the redistributor range (base, length).
+    /// GICv3: distributor and the redistributor range (base, length).
     V3 { distributor: u64, redistributors: (u64, u64) },
+    /// The BCM2836 ARM-local interrupt controller (a Pi 3): its register block.
+    Bcm2836 { base: u64 },
 }
 
 /// Why the interrupts could not be set up.
@@ -86,7 +96,8 @@ impl Controller {
     }
 
     /// The register ranges to map as Device memory: the distributor (4 KiB on a v2, 64 KiB on a
-    /// v3) and the CPU interface (8 KiB) or the redistributors.
+    /// v3) and the CPU interface (8 KiB) or the redistributors; the BCM2836's one block and an
+    /// empty range.
     pub(crate) fn ranges(&self) -> [PhysRange; 2] {
         match *self {
             Controller::V2 { distributor, cpu_interface } => [
@@ -96,6 +107,10 @@ impl Controller {
             Controller::V3 { distributor, redistributors: (base, length) } => [
                 PhysRange::from_start_len(distributor, 0x1_0000),
                 PhysRange::from_start_len(base, length),
+            ],
+            Controller::Bcm2836 { base } => [
+                PhysRange::from_start_len(base, rivet_bcm2836_local::SIZE),
+                PhysRange::from_start_len(base, 0),
             ],
         }
     }
@@ -108,6 +123,11 @@ const ICC: SystemRegisters = SystemRegisters {
     end_of_interrupt: rivet_arch::gic::end_of_interrupt,
 };
 
+/// The calling core's number for the BCM2836 local controller: MPIDR_EL1.Aff0 (0-3 on a Pi 3).
+fn bcm2836_core() -> usize {
+    (rivet_arch::cpu::affinity() & 0xff) as usize
+}
+
 /// The virtual timer's interrupt: the deadline has passed. Disarming drops the (level) line;
 /// `sleep` re-checks the clock when `wfi` returns.
 fn timer_interrupt(_: Irq) {
@@ -115,14 +135,15 @@ fn timer_interrupt(_: Irq) {
     crate::time::ALARM_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Brings up `controller`, installs it, and makes the virtual timer (INTID `timer`) `sleep`'s
-/// alarm. Runs once, with the MMU on (atomics) and IRQs masked.
+/// Brings up `controller`, installs it, and makes the virtual timer (interrupt `timer`: a GIC
+/// INTID, or a BCM2836 source bit) `sleep`'s alarm. Runs once, with the MMU on (atomics) and
+/// IRQs masked.
 ///
 /// # Safety
 ///
-/// 1. The ranges in `controller` are the GIC's registers as the firmware describes them, mapped
-///    as Device memory at their physical addresses for the rest of the run.
-/// 2. Nothing else drives the GIC.
+/// 1. The ranges in `controller` are the controller's registers as the firmware describes them,
+///    mapped as Device memory at their physical addresses for the rest of the run.
+/// 2. Nothing else drives the controller.
 pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), InterruptSetupError> {
     match controller {
         Controller::V2 { distributor, cpu_interface } => {
@@ -162,6 +183,17 @@ pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), Inte
                 gic.lines()
             );
         }
+        Controller::Bcm2836 { base } => {
+            // SAFETY: obligations 1 and 2 are the caller's; the block's cores are numbered by
+            // MPIDR Aff0, which `bcm2836_core` reads.
+            let local = unsafe { Bcm2836Local::new(base as *mut u8, bcm2836_core) };
+            let local = BCM2836.call_once(|| local);
+            local.init();
+            interrupt::set_controller(local);
+            log::debug!(
+                "interrupts: BCM2836 local controller ({base:#x}), virtual timer source {timer}"
+            );
+        }
     }
     rivet_arch::time::ALARM.disarm();
     interrupt::set_handler(Irq(timer), timer_interrupt).map_err(InterruptSetupError::Timer)?;
@@ -170,43 +202,71 @@ pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), Inte
     Ok(())
 }
 
-/// The reschedule inter-processor interrupt: SGI 1 (SGI 0 is left free). Its handler is
-/// `crate::smp::reschedule_interrupt`, given by [`enable_reschedule`].
+/// The reschedule inter-processor interrupt on a GIC: SGI 1 (SGI 0 is left free). Its handler
+/// is `crate::smp::reschedule_interrupt`, given by [`enable_reschedule`]. On the BCM2836 it is
+/// mailbox 0 ([`rivet_bcm2836_local::MAILBOX0`]).
 pub(crate) const RESCHEDULE_SGI: u32 = 1;
 
-/// Where an SGI for one core goes.
+/// The reschedule IPI's interrupt number on the installed controller.
+fn reschedule_irq() -> Irq {
+    if BCM2836.get().is_some() {
+        rivet_bcm2836_local::MAILBOX0
+    } else {
+        Irq(RESCHEDULE_SGI)
+    }
+}
+
+/// Where a reschedule IPI for one core goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum SgiTarget {
     /// GICv2: the core's CPU interface, as a one-bit GICD_SGIR target list.
     V2(u8),
     /// GICv3: the core's affinity (Aff3.Aff2.Aff1.Aff0 packed, as `cpu::affinity` gives it).
     V3(u32),
+    /// BCM2836: the core's number, whose mailbox 0 is written.
+    Mailbox(u8),
 }
 
-/// The calling core's SGI target, once [`init`] (boot core) or [`init_this_core`] (another
-/// core) brought up the GIC; `None` without a GIC.
+/// The calling core's IPI target, once [`init`] (boot core) or [`init_this_core`] (another
+/// core) brought up the controller; `None` without one.
 pub(crate) fn this_core_sgi_target() -> Option<SgiTarget> {
     if let Some(gic) = GICV2.get() {
         Some(SgiTarget::V2(gic.this_core_target()))
+    } else if GICV3.get().is_some() {
+        Some(SgiTarget::V3(rivet_arch::cpu::affinity()))
     } else {
-        GICV3.get().map(|_| SgiTarget::V3(rivet_arch::cpu::affinity()))
+        let core = BCM2836.get()?.this_core()?;
+        Some(SgiTarget::Mailbox(core as u8))
     }
 }
 
-/// Gives the reschedule SGI ([`RESCHEDULE_SGI`]) its handler and enables it on the boot core.
-/// Call on the boot core after [`init`].
+/// Gives the reschedule IPI (SGI [`RESCHEDULE_SGI`], or mailbox 0) its handler and enables it
+/// on the boot core. Call on the boot core after [`init`].
 pub(crate) fn enable_reschedule() -> Result<(), InterruptSetupError> {
-    interrupt::set_handler(Irq(RESCHEDULE_SGI), crate::smp::reschedule_interrupt)
+    interrupt::set_handler(reschedule_irq(), crate::smp::reschedule_interrupt)
         .map_err(InterruptSetupError::Timer)
 }
 
-/// Brings up the calling core's part of the GIC the boot core's [`init`] set up: its GICv2
-/// banked registers and CPU interface, or its GICv3 redistributor and CPU interface; enables
-/// the virtual timer's PPI `timer` (whose handler [`init`] installed) and the reschedule SGI,
-/// with the alarm disarmed. Returns the core's SGI target (`None` without a GIC: a Pi 3, where
-/// the core has no interrupts at all). Runs on that core, with the MMU on and IRQs masked.
+/// Brings up the calling core's part of the controller the boot core's [`init`] set up: its
+/// GICv2 banked registers and CPU interface, its GICv3 redistributor and CPU interface, or its
+/// BCM2836 routing and mailboxes; enables the virtual timer's interrupt `timer` (whose handler
+/// [`init`] installed) and the reschedule IPI, with the alarm disarmed. Returns the core's IPI
+/// target (`None` without a controller: the core then has no interrupts at all). Runs on that
+/// core, with the MMU on and IRQs masked.
 pub(crate) fn init_this_core(timer: Option<u32>) -> Result<Option<SgiTarget>, InterruptSetupError> {
     rivet_arch::time::ALARM.disarm();
+    if let Some(local) = BCM2836.get() {
+        let mut sources = [rivet_bcm2836_local::MAILBOX0, Irq(0)];
+        let sources = match timer {
+            Some(timer) => {
+                sources[1] = Irq(timer);
+                &sources[..]
+            }
+            None => &sources[..1],
+        };
+        local.init_this_core(sources).map_err(InterruptSetupError::Timer)?;
+        return Ok(this_core_sgi_target());
+    }
     let mut private = [RESCHEDULE_SGI, 0];
     let private = match timer {
         Some(timer) => {
@@ -227,7 +287,7 @@ pub(crate) fn init_this_core(timer: Option<u32>) -> Result<Option<SgiTarget>, In
     Ok(this_core_sgi_target())
 }
 
-/// Sends the reschedule SGI to the core at `target`.
+/// Sends the reschedule IPI to the core at `target`.
 pub(crate) fn send_reschedule(target: SgiTarget) {
     match target {
         SgiTarget::V2(mask) => {
@@ -240,6 +300,12 @@ pub(crate) fn send_reschedule(target: SgiTarget) {
         }
         SgiTarget::V3(affinity) => {
             rivet_arch::gic::send_sgi(GicV3::sgi1r(affinity, RESCHEDULE_SGI))
+        }
+        SgiTarget::Mailbox(core) => {
+            if let Some(local) = BCM2836.get() {
+                // `send_ipi` fences first: this core's stores are visible before the IPI.
+                local.send_ipi(usize::from(core));
+            }
         }
     }
 }

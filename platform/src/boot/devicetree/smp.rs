@@ -8,15 +8,16 @@
 //! then on the firmware's spin code and release words are never read again (and page 0, which
 //! holds both on a Pi, is covered by the DTB's `/memreserve/` anyway, so it is never heap).
 //!
-//! [`register`] (after the GIC is up) builds the [`Cores`] the runtime uses. `start` allocates
-//! the core's exception stack, fills a `StartBlock` with the boot core's translation registers,
-//! and starts the core through CPU_ON (the block's address as context id) or the pen; the core
-//! enters [`secondary_main`], which sets up its GIC part and timer and reports back before
-//! calling the runtime's entry.
+//! [`register`] (after the interrupt controller is up) builds the [`Cores`] the runtime uses.
+//! `start` allocates the core's exception stack, fills a `StartBlock` with the boot core's
+//! translation registers, and starts the core through CPU_ON (the block's address as context
+//! id) or the pen; the core enters [`secondary_main`], which sets up its part of the interrupt
+//! controller (GIC, or a Pi 3's BCM2836 routing) and timer and reports back before calling the
+//! runtime's entry.
 //!
-//! Weak spots: the reschedule IPI needs a GIC: on a Pi 3 (BCM2836 local interrupt controller,
-//! no driver yet) cores start but `kick` does nothing and they take no timer interrupt; a core
-//! that times out is given up (its exception stack and block are leaked, not reused).
+//! Weak spots: without an interrupt controller cores start but `kick` does nothing and they
+//! take no timer interrupt; a core that times out is given up (its exception stack and block are
+//! leaked, not reused).
 
 use super::interrupts::{self, SgiTarget};
 use crate::smp::{Cores, SmpError, MAX_CPUS};
@@ -70,13 +71,14 @@ pub(crate) struct DevicetreeCores {
     cpus: [Cpu; MAX_CPUS],
     count: usize,
     psci: Option<Conduit>,
-    /// The virtual timer's INTID, enabled on each core (with a GIC).
+    /// The virtual timer's interrupt number, enabled on each core (with a controller).
     timer: Option<u32>,
     /// How many spin-table cores wait in the pen.
     parked: usize,
     started: [AtomicBool; MAX_CPUS],
-    /// Each started core's SGI target, as its `secondary_main` found it: bit 63 set when known,
-    /// bit 62 for a GICv3 affinity (else a GICv2 target mask), the value in bits 31:0.
+    /// Each started core's IPI target, as its `secondary_main` found it: bit 63 set when known,
+    /// bit 62 for a GICv3 affinity, bit 61 for a BCM2836 core number (else a GICv2 target
+    /// mask), the value in bits 31:0.
     targets: [AtomicU64; MAX_CPUS],
     /// The pen holds one block: one spin-table start at a time.
     pen: Mutex<()>,
@@ -85,11 +87,13 @@ pub(crate) struct DevicetreeCores {
 /// `DevicetreeCores::targets` encoding.
 const TARGET_KNOWN: u64 = 1 << 63;
 const TARGET_V3: u64 = 1 << 62;
+const TARGET_MAILBOX: u64 = 1 << 61;
 
 fn encode(target: SgiTarget) -> u64 {
     match target {
         SgiTarget::V2(mask) => TARGET_KNOWN | u64::from(mask),
         SgiTarget::V3(affinity) => TARGET_KNOWN | TARGET_V3 | u64::from(affinity),
+        SgiTarget::Mailbox(core) => TARGET_KNOWN | TARGET_MAILBOX | u64::from(core),
     }
 }
 
@@ -98,6 +102,8 @@ fn decode(word: u64) -> Option<SgiTarget> {
         None
     } else if word & TARGET_V3 != 0 {
         Some(SgiTarget::V3(word as u32))
+    } else if word & TARGET_MAILBOX != 0 {
+        Some(SgiTarget::Mailbox(word as u8))
     } else {
         Some(SgiTarget::V2(word as u8))
     }
@@ -106,8 +112,8 @@ fn decode(word: u64) -> Option<SgiTarget> {
 static CORES: Once<DevicetreeCores> = Once::new();
 
 /// Registers the cores `cpus` lists with `crate::smp`, the boot core first, and gives the
-/// reschedule SGI its handler (with a GIC). `parked` is what [`park_spin_table_cores`]
-/// returned. Call once, after `interrupts::init`, with the MMU on.
+/// reschedule IPI its handler (with an interrupt controller). `parked` is what
+/// [`park_spin_table_cores`] returned. Call once, after `interrupts::init`, with the MMU on.
 pub(crate) fn register(cpus: &Cpus, psci: Option<Conduit>, timer: Option<u32>, parked: usize) {
     if cpus.ignored > 0 {
         log::warn!("smp: {} cores beyond the first {MAX_CPUS} are ignored", cpus.ignored);
@@ -254,7 +260,7 @@ fn cpu_on_error(error: CpuOnError) -> &'static str {
 }
 
 /// A started core's first Rust, on its own stack with the MMU on and IRQs masked: its part of
-/// the GIC, then the runtime's entry.
+/// the interrupt controller, then the runtime's entry.
 extern "C" fn secondary_main(launch: u64) -> ! {
     // SAFETY: `launch` is the address of the leaked `Launch` whose block started this core.
     let launch = unsafe { &*(launch as *const Launch) };
