@@ -58,6 +58,16 @@ pub fn alarm() -> Option<&'static dyn Alarm> {
     ALARM.get().map(|(alarm, _)| *alarm)
 }
 
+/// Idles the core until an interrupt has been handled, with the function the platform installed
+/// with [`set_alarm`] (`sti; hlt`, `wfi`, Xen's `SCHEDOP_block`); called and returns with
+/// interrupts masked. Without an alarm, one spin-loop hint.
+pub fn wait_for_interrupt() {
+    match ALARM.get() {
+        Some((_, wait)) => wait(),
+        None => core::hint::spin_loop(),
+    }
+}
+
 /// Installs the system clock. Only the first call takes effect.
 pub fn set_clock(clock: &'static dyn Clock) {
     CLOCK.call_once(|| clock);

@@ -41,7 +41,8 @@ const DEFAULT_SLICE_MS: u64 = 10;
 
 /// Finishes start-up and runs the application; never returns.
 pub(crate) fn start(mut handoff: Handoff) -> ! {
-    // Threads will be preempted: from here every kernel lock masks interrupts while held.
+    // Threads will be preempted: from here every kernel lock masks interrupts while held (unless
+    // the boot environment installed its own mask first, as Xen PV does).
     let preemptive = crate::time::has_alarm();
     if preemptive {
         rivet_core::sync::set_interrupt_mask(
@@ -132,7 +133,9 @@ fn start_threads(command_line: &CommandLine, page_tables: Option<u64>, preemptiv
     crate::thread::sched::init(slice, preemptive, idle);
     start_cores();
     if preemptive {
-        rivet_arch::cpu::enable_interrupts();
+        // Through the installed mask (`sti` natively; under Xen PV `evtchn_upcall_mask`, as `sti`
+        // faults in ring 3).
+        rivet_core::sync::restore_interrupts(true);
     }
 }
 

@@ -3,7 +3,7 @@
 //! The same image that boots through PVH (`head.rs`) carries the notes that make Xen's PV domain
 //! builder load it: the segments at `p_vaddr` (`VIRT_BASE` + `p_paddr`, so the addresses it was
 //! linked for), Xen's own page tables mapping pseudo-physical page `n` at `VIRT_BASE + n * 4096`,
-//! and entry at [`rivet_xen_pv_start`] in 64-bit mode, **ring 3**, `rsi` = the start info's
+//! and entry at `rivet_xen_pv_start` in 64-bit mode, **ring 3**, `rsi` = the start info's
 //! virtual address. From here on the kernel may not execute a privileged instruction: every
 //! service is a hypercall through the page Xen filled in ([`hypercall`]), and traps are registered
 //! with `set_trap_table` (the platform does it with [`trap_entry`] addresses).
@@ -20,9 +20,31 @@
 //! so the report is the native one; `mov %cr2` in that report is emulated by Xen (it returns the
 //! PV guest's virtual CR2).
 //!
+//! Events: Xen's "interrupts" are event channels, delivered by an *upcall* to the address the
+//! platform registers with `set_callbacks` ([`event_callback_entry`]). Xen builds the frame on
+//! the current stack, as for a trap (rcx and r11 on top of rip, cs, rflags, rsp, ss; the saved
+//! event mask in bits 32+ of the cs slot, `rflags.IF` = events were unmasked) and enters with
+//! events masked (`vcpu_info.evtchn_upcall_mask` = 1). The stub saves what a call clobbers and
+//! calls `rivet_xen_event_upcall`, which dispatches every pending port through
+//! [`rivet_core::interrupt::handle`] (the platform's controller claims them) and then runs
+//! [`rivet_core::interrupt::after_interrupt`], the scheduler's preemption point — on the
+//! interrupted thread's own stack, as `trap.rs`'s `rivet_interrupt_common` does natively, so a
+//! thread switch there leaves the preempted thread's frame on its stack. The stub returns with
+//! `HYPERVISOR_iret` (a ring-3 kernel cannot `iretq` to itself and restore the event mask
+//! atomically): it pushes a zero `flags` word over the frame and jumps to the iret stub, which
+//! pushes rcx, r11, rax and enters Xen; Xen restores the registers and frame and sets the event
+//! mask to `!rflags.IF` in one step, so an event arriving meanwhile is delivered after the return,
+//! not lost. The failsafe callback ([`failsafe_callback_entry`]: Xen could not return to the
+//! guest, a bad segment or frame) reports and ends the run.
+//!
 //! Weak spots: there are no IST stacks under PV, so an overflow of the stack the kernel is on
 //! cannot be delivered (Xen cannot write the frame and kills the domain); Xen's initial mapping
 //! is read-write-execute throughout, until the platform remaps the image W^X (`mmu_update`).
+//! Xen writes the event frame right below the interrupted rsp (aligned down to 16), with no
+//! room left for a red zone: code built with one (the C/C++ libraries) must not run with events
+//! unmasked under PV — natively the IST landing pad and the copy below the red zone protect it.
+//! Every event costs a second hypercall to return (`HYPERVISOR_iret`). The failsafe path has
+//! never been seen to run (nothing here loads segments Xen could refuse).
 
 use super::head::VIRT_BASE;
 use core::ops::Range;
@@ -104,6 +126,64 @@ rivet_xen_trap_stubs:
     .endr
 
 /*
+ * rivet_xen_event_callback: the event upcall (set_callbacks' event address).
+ *   Entry contract (Xen's create_bounce_frame, a 64-bit PV guest already in kernel mode): on the
+ *   interrupted stack, which Xen aligned down to 16 before pushing 7 words, so rsp = 8 (mod 16):
+ *     [rsp+0]  rcx      the interrupted code's (the live rcx and r11 are not: Xen may enter
+ *     [rsp+8]  r11      with sysret, which overwrites them)
+ *     [rsp+16] rip, cs (bits 32+: the saved event mask), rflags (IF: events were unmasked),
+ *              rsp, ss
+ *   Events masked (evtchn_upcall_mask = 1); every other register is the interrupted code's.
+ *   Register use: rax, rdx, rsi, rdi, r8-r10 saved here (7 words: rsp = 0 mod 16 for the call);
+ *   rcx and r11 are restored from the frame; the callee-saved registers are the Rust handler's
+ *   to keep. DF is cleared for the ABI (iret restores the interrupted rflags).
+ *   Returns with HYPERVISOR_iret, which pops an iret_context (xen-x86_64.h): flags (pushed here,
+ *   0: not a syscall frame), then the rip..ss above; the iret stub pushes rcx, r11 and rax
+ *   itself. Xen restores all of them and sets evtchn_upcall_mask = !rflags.IF atomically with
+ *   the return. The handler may have switched threads and come back (after_interrupt): the frame
+ *   is on this thread's stack, so it is still here.
+ */
+    .section .text.rivet.xen_pv, "ax"
+    .balign 16
+    .globl rivet_xen_event_callback
+rivet_xen_event_callback:
+    pushq   %rax
+    pushq   %rdx
+    pushq   %rsi
+    pushq   %rdi
+    pushq   %r8
+    pushq   %r9
+    pushq   %r10
+    cld
+    call    rivet_xen_event_upcall
+    popq    %r10
+    popq    %r9
+    popq    %r8
+    popq    %rdi
+    popq    %rsi
+    popq    %rdx
+    popq    %rax
+    popq    %rcx                           /* the interrupted rcx and r11, from Xen's frame */
+    popq    %r11
+    pushq   $0                             /* iret_context.flags: not VGCF_in_syscall */
+    jmp     rivet_xen_hypercall_page + {iret} * 32
+
+/*
+ * rivet_xen_failsafe_callback: Xen could not return to the guest (a segment or frame it could
+ * not load). [rsp] = rcx, r11, ds, es, fs, gs, rip, cs, rflags, rsp, ss (11 words). Events as
+ * they were (set_callbacks registers the failsafe without masking). Never returns: the report
+ * ends the run.
+ */
+    .balign 16
+    .globl rivet_xen_failsafe_callback
+rivet_xen_failsafe_callback:
+    movq    %rsp, %rdi                     /* &[u64; 11] */
+    andq    $-16, %rsp
+    cld
+    call    rivet_xen_failsafe
+    ud2
+
+/*
  * The hypercall page: Xen writes 128 stubs of 32 bytes here while building the domain
  * (XEN_ELFNOTE_HYPERCALL_PAGE). Under PVH nothing fills it: int3 everywhere, so a stray
  * hypercall traps.
@@ -146,19 +226,26 @@ rivet_xen_hypercall_page:
     .balign 4
 "#,
     virt_base = const VIRT_BASE,
+    iret = const IRET_HYPERCALL,
     options(att_syntax)
 );
+
+/// `__HYPERVISOR_iret`: the stub the event callback jumps to (`rivet_xen_abi::hypercall::IRET`;
+/// arch does not depend on that crate).
+const IRET_HYPERCALL: u64 = 23;
 
 extern "C" {
     static rivet_xen_hypercall_page: u8;
     static rivet_xen_trap_stubs: u8;
+    static rivet_xen_event_callback: u8;
+    static rivet_xen_failsafe_callback: u8;
 }
 
 /// Makes hypercall `number` with up to five arguments (unused ones: pass 0) and returns Xen's
 /// result (0 or positive on success, `-errno` on failure).
 ///
 /// # Safety
-/// 1. The kernel was entered through [`rivet_xen_pv_start`] (Xen filled the hypercall page).
+/// 1. The kernel was entered through `rivet_xen_pv_start` (Xen filled the hypercall page).
 /// 2. Every argument is what the hypercall expects: in particular each pointer argument is the
 ///    virtual address of memory valid for the access the operation makes (read or write), of the
 ///    size it implies, and the operation's effect (a mapping change, a shutdown…) does not break
@@ -202,4 +289,48 @@ pub fn kernel_image_virtual() -> Range<u64> {
 /// unmaps it with `update_va_mapping` so an overflow faults.
 pub fn boot_stack_guard_page() -> u64 {
     super::layout::boot_stack().start - 4096
+}
+
+/// The event upcall's entry, for `set_callbacks`' event address. The platform installs an
+/// interrupt controller (`rivet_core::interrupt::set_controller`) that claims pending ports and
+/// clears `evtchn_upcall_pending` before it unmasks events: with no controller, nothing would
+/// clear the flag and Xen would re-enter the upcall for ever.
+pub fn event_callback_entry() -> u64 {
+    (&raw const rivet_xen_event_callback) as u64
+}
+
+/// The failsafe callback's entry, for `set_callbacks`' failsafe address.
+pub fn failsafe_callback_entry() -> u64 {
+    (&raw const rivet_xen_failsafe_callback) as u64
+}
+
+/// Called by `rivet_xen_event_callback` on the interrupted stack, events masked: handles every
+/// pending port (the controller's `claim` returns them one by one, `None` when none is left),
+/// then core's after-interrupt hook, which may switch threads.
+#[no_mangle]
+extern "C" fn rivet_xen_event_upcall() {
+    use rivet_core::interrupt::{handle, Handled};
+    // Without a controller `handle` fails at once: the loop ends (see `event_callback_entry`).
+    while let Ok(Handled::Handler(_) | Handled::Unexpected(_)) = handle() {}
+    rivet_core::interrupt::after_interrupt();
+}
+
+/// Called by `rivet_xen_failsafe_callback` with Xen's frame: reports it and ends the run.
+#[no_mangle]
+extern "C" fn rivet_xen_failsafe(frame: &[u64; 11]) -> ! {
+    rivet_core::console::print_emergency(format_args!(
+        "\nXen failsafe callback: Xen could not return to rip {:#x} (cs {:#x}, rflags {:#x}, rsp \
+         {:#x}, ss {:#x}; ds {:#x} es {:#x} fs {:#x} gs {:#x})\n{}",
+        frame[6],
+        frame[7] & 0xffff,
+        frame[8],
+        frame[9],
+        frame[10],
+        frame[2],
+        frame[3],
+        frame[4],
+        frame[5],
+        rivet_core::exit::running_context()
+    ));
+    rivet_core::exit::exit(rivet_core::exit::CPU_EXCEPTION)
 }

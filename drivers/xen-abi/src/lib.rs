@@ -11,8 +11,11 @@
 //!
 //! What lives here: the constants ([`hypercall`] numbers and sub-operations, [`elfnote`] types),
 //! the structures ([`StartInfo`], [`SharedInfo`], [`VcpuInfo`], [`VcpuTimeInfo`], [`TrapInfo`],
-//! [`MmuUpdate`], [`SchedShutdown`], [`PhysdevSetIopl`]), the validation of a start info as
-//! untrusted input ([`start_info`]) and the pvclock arithmetic ([`pvclock`]). What does not: the
+//! [`MmuUpdate`], [`SchedShutdown`], [`PhysdevSetIopl`], the event-channel and vCPU-timer
+//! arguments [`EvtchnBindVirq`], [`EvtchnSend`], [`EvtchnUnmask`], [`VcpuSetSingleshotTimer`],
+//! and [`IretContext`], the frame `HYPERVISOR_iret` pops), the validation of a start info as
+//! untrusted input ([`start_info`]), the pvclock arithmetic ([`pvclock`]) and the two-level
+//! event-channel scan ([`evtchn`]). What does not: the
 //! hypercall instructions themselves and every pointer dereference, which stay in `rivet-arch` and
 //! the platform. Nothing here is `unsafe`; everything runs on the host under `cargo test`.
 //!
@@ -22,6 +25,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod evtchn;
 pub mod pvclock;
 pub mod start_info;
 
@@ -33,10 +37,20 @@ pub mod hypercall {
     pub const SET_TRAP_TABLE: u64 = 0;
     /// `__HYPERVISOR_mmu_update`: write page-table entries (x86 PV).
     pub const MMU_UPDATE: u64 = 1;
+    /// `__HYPERVISOR_set_callbacks`: `set_callbacks(event, failsafe, syscall)`, the addresses Xen
+    /// enters for an event upcall, a failed return to the guest and a `syscall` from guest user
+    /// mode (x86_64 PV).
+    pub const SET_CALLBACKS: u64 = 4;
     /// `__HYPERVISOR_update_va_mapping`: write the L1 entry of one virtual address (x86 PV).
     pub const UPDATE_VA_MAPPING: u64 = 14;
     /// `__HYPERVISOR_xen_version`.
     pub const XEN_VERSION: u64 = 17;
+    /// `__HYPERVISOR_iret` (x86_64 PV): *jumped to*, not called, with an [`IretContext`] minus
+    /// its first three words on the stack (the stub pushes rcx, r11 and rax; see
+    /// `arch-x86/xen-x86_64.h`). Restores the frame and the event mask from its `rflags.IF`.
+    ///
+    /// [`IretContext`]: crate::IretContext
+    pub const IRET: u64 = 23;
     /// `__HYPERVISOR_console_io`: the hypervisor console (dom0, or domUs on a debug Xen).
     pub const CONSOLE_IO: u64 = 18;
     /// `__HYPERVISOR_vcpu_op`.
@@ -54,8 +68,16 @@ pub mod hypercall {
     /// `CONSOLEIO_write`: `console_io(CONSOLEIO_write, count, buffer)`.
     pub const CONSOLEIO_WRITE: u64 = 0;
 
+    /// `XENVER_version`: `xen_version(XENVER_version, NULL)` returns `major << 16 | minor`. The
+    /// cheapest hypercall there is, made to have pending events delivered on its return.
+    pub const XENVER_VERSION: u64 = 0;
+
     /// `SCHEDOP_yield`.
     pub const SCHEDOP_YIELD: u64 = 0;
+    /// `SCHEDOP_block`: clear the vCPU's `evtchn_upcall_mask` and sleep until an event is
+    /// pending, checking *after* enabling delivery (`sched.h`: no "wakeup waiting" race). Returns
+    /// at once if one is pending; the upcall runs as the hypercall returns.
+    pub const SCHEDOP_BLOCK: u64 = 1;
     /// `SCHEDOP_shutdown`: argument a [`SchedShutdown`](crate::SchedShutdown).
     pub const SCHEDOP_SHUTDOWN: u64 = 2;
 
@@ -68,6 +90,24 @@ pub mod hypercall {
 
     /// `PHYSDEVOP_set_iopl`: argument a [`PhysdevSetIopl`](crate::PhysdevSetIopl).
     pub const PHYSDEVOP_SET_IOPL: u64 = 6;
+
+    /// `EVTCHNOP_bind_virq`: argument an [`EvtchnBindVirq`](crate::EvtchnBindVirq); the port is
+    /// returned in it, masked until `EVTCHNOP_unmask`.
+    pub const EVTCHNOP_BIND_VIRQ: u64 = 1;
+    /// `EVTCHNOP_send`: argument an [`EvtchnSend`](crate::EvtchnSend).
+    pub const EVTCHNOP_SEND: u64 = 4;
+    /// `EVTCHNOP_unmask`: argument an [`EvtchnUnmask`](crate::EvtchnUnmask); clears the port's
+    /// mask bit and, if the port is pending, marks it in the selector and raises the upcall.
+    pub const EVTCHNOP_UNMASK: u64 = 9;
+
+    /// `VCPUOP_stop_periodic_timer`: `vcpu_op(VCPUOP_stop_periodic_timer, vcpu, NULL)`.
+    pub const VCPUOP_STOP_PERIODIC_TIMER: u64 = 7;
+    /// `VCPUOP_set_singleshot_timer`: argument a
+    /// [`VcpuSetSingleshotTimer`](crate::VcpuSetSingleshotTimer); `VIRQ_TIMER` fires once at the
+    /// deadline (at once if it has passed and the flags do not ask for `-ETIME`).
+    pub const VCPUOP_SET_SINGLESHOT_TIMER: u64 = 8;
+    /// `VCPUOP_stop_singleshot_timer`: `vcpu_op(VCPUOP_stop_singleshot_timer, vcpu, NULL)`.
+    pub const VCPUOP_STOP_SINGLESHOT_TIMER: u64 = 9;
 
     /// `MMU_NORMAL_PT_UPDATE`: `mmu_update` command in `ptr` bits 0–1: write one entry.
     pub const MMU_NORMAL_PT_UPDATE: u64 = 0;
@@ -280,6 +320,84 @@ pub struct TrapInfo {
 /// `trap_info.flags` bit 2: mask events on entry (Linux's "interrupt gate").
 pub const TI_MASK_EVENTS: u8 = 4;
 
+/// `VIRQ_TIMER` (`xen.h`): the per-vCPU timer's virtual interrupt (singleshot and periodic).
+pub const VIRQ_TIMER: u32 = 0;
+/// `EVTCHN_2L_NR_CHANNELS` on 64-bit guests: ports of the two-level ABI (64 words of 64 bits).
+pub const EVTCHN_2L_NR_CHANNELS: u32 = 64 * 64;
+/// `VCPU_SSHOTTMR_future`: have `VCPUOP_set_singleshot_timer` fail with `-ETIME` for a deadline
+/// in the past instead of firing at once (Xen may ignore it).
+pub const VCPU_SSHOTTMR_FUTURE: u32 = 1;
+/// `VGCF_in_syscall`: [`IretContext::flags`] bit saying the frame came from `syscall` (return
+/// with `sysret`, discarding rcx and r11).
+pub const VGCF_IN_SYSCALL: u64 = 1 << 8;
+
+/// `struct evtchn_bind_virq` (`event_channel.h`): bind a virtual IRQ of `vcpu` to a new port.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnBindVirq {
+    /// IN: the `VIRQ_*` number.
+    pub virq: u32,
+    /// IN: the vCPU whose VIRQ it is (and that the port notifies).
+    pub vcpu: u32,
+    /// OUT: the port.
+    pub port: u32,
+}
+
+/// `struct evtchn_send` (`event_channel.h`): notify the other end of `port`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnSend {
+    /// The local port.
+    pub port: u32,
+}
+
+/// `struct evtchn_unmask` (`event_channel.h`): unmask `port`, re-raising it if pending.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnUnmask {
+    /// The local port.
+    pub port: u32,
+}
+
+/// `struct vcpu_set_singleshot_timer` (`vcpu.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuSetSingleshotTimer {
+    /// The deadline in Xen system time (ns since Xen booted, the pvclock's `system_time`).
+    pub timeout_abs_ns: u64,
+    /// `VCPU_SSHOTTMR_*`.
+    pub flags: u32,
+}
+
+/// `struct iret_context` (`arch-x86/xen-x86_64.h`): the stack `HYPERVISOR_iret` consumes, lowest
+/// address first. The guest pushes `flags` over the exception frame (`rip` … `ss`) and jumps to
+/// the iret stub, which pushes rcx, r11 and rax and enters Xen; Xen restores rax, r11, rcx (unless
+/// [`VGCF_IN_SYSCALL`]), `cs:rip`, `rflags`, `ss:rsp`, and sets the vCPU's
+/// `evtchn_upcall_mask` to `!rflags.IF`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IretContext {
+    /// Restored rax (pushed by the stub).
+    pub rax: u64,
+    /// Restored r11 (pushed by the stub).
+    pub r11: u64,
+    /// Restored rcx (pushed by the stub).
+    pub rcx: u64,
+    /// `VGCF_*`: 0 for a return from an event or exception frame.
+    pub flags: u64,
+    /// Where to resume.
+    pub rip: u64,
+    /// Code selector (RPL 0–2 means guest kernel mode; bits 32+ of an event frame's slot hold
+    /// the saved upcall mask, ignored here).
+    pub cs: u64,
+    /// Flags; `IF` becomes `!evtchn_upcall_mask`.
+    pub rflags: u64,
+    /// The stack pointer to resume with.
+    pub rsp: u64,
+    /// Stack selector.
+    pub ss: u64,
+}
+
 /// `struct mmu_update` (`xen.h`): `ptr` is the machine address of a page-table entry with the
 /// command in bits 0–1 (`MMU_NORMAL_PT_UPDATE` = 0), `val` the new entry.
 #[repr(C)]
@@ -355,6 +473,18 @@ offset!(TrapInfo, address, 8);
 const _: () = assert!(core::mem::size_of::<MmuUpdate>() == 16);
 offset!(MmuUpdate, val, 8);
 const _: () = assert!(core::mem::size_of::<SchedShutdown>() == 4);
+const _: () = assert!(core::mem::size_of::<EvtchnBindVirq>() == 12);
+offset!(EvtchnBindVirq, vcpu, 4);
+offset!(EvtchnBindVirq, port, 8);
+const _: () = assert!(core::mem::size_of::<EvtchnSend>() == 4);
+const _: () = assert!(core::mem::size_of::<EvtchnUnmask>() == 4);
+const _: () = assert!(core::mem::size_of::<VcpuSetSingleshotTimer>() == 16);
+offset!(VcpuSetSingleshotTimer, flags, 8);
+const _: () = assert!(core::mem::size_of::<IretContext>() == 72);
+offset!(IretContext, flags, 24);
+offset!(IretContext, rip, 32);
+offset!(IretContext, ss, 64);
+offset!(VcpuInfo, evtchn_upcall_pending, 0);
 const _: () = assert!(core::mem::size_of::<PhysdevSetIopl>() == 4);
 
 #[cfg(test)]
@@ -373,6 +503,20 @@ mod tests {
         assert_eq!(core::mem::offset_of!(VcpuInfo, time), 32);
         assert_eq!(core::mem::size_of::<TrapInfo>(), 16);
         assert_eq!(core::mem::offset_of!(TrapInfo, address), 8);
+        assert_eq!(core::mem::offset_of!(VcpuInfo, evtchn_upcall_pending), 0);
+        assert_eq!(core::mem::offset_of!(VcpuInfo, evtchn_upcall_mask), 1);
+        assert_eq!(core::mem::offset_of!(VcpuInfo, evtchn_pending_sel), 8);
+        assert_eq!(core::mem::offset_of!(SharedInfo, evtchn_pending), 2048);
+        assert_eq!(core::mem::offset_of!(SharedInfo, evtchn_mask), 2560);
+        assert_eq!(core::mem::size_of::<EvtchnBindVirq>(), 12);
+        assert_eq!(core::mem::offset_of!(EvtchnBindVirq, port), 8);
+        assert_eq!(core::mem::size_of::<EvtchnSend>(), 4);
+        assert_eq!(core::mem::size_of::<EvtchnUnmask>(), 4);
+        assert_eq!(core::mem::size_of::<VcpuSetSingleshotTimer>(), 16);
+        assert_eq!(core::mem::offset_of!(VcpuSetSingleshotTimer, flags), 8);
+        assert_eq!(core::mem::size_of::<IretContext>(), 72);
+        assert_eq!(core::mem::offset_of!(IretContext, flags), 24);
+        assert_eq!(core::mem::offset_of!(IretContext, rip), 32);
     }
 
     #[test]
@@ -382,6 +526,22 @@ mod tests {
         assert_eq!(selector::FLAT_KERNEL_SS, 57387);
         assert_eq!(hypercall::SCHED_OP, 29);
         assert_eq!(hypercall::PHYSDEV_OP, 33);
+        // The event-channel and timer numbers, as a C program printed them from the 4.17 headers.
+        assert_eq!(hypercall::SET_CALLBACKS, 4);
+        assert_eq!(hypercall::IRET, 23);
+        assert_eq!(hypercall::VCPU_OP, 24);
+        assert_eq!(hypercall::EVENT_CHANNEL_OP, 32);
+        assert_eq!(hypercall::SCHEDOP_BLOCK, 1);
+        assert_eq!(hypercall::EVTCHNOP_BIND_VIRQ, 1);
+        assert_eq!(hypercall::EVTCHNOP_SEND, 4);
+        assert_eq!(hypercall::EVTCHNOP_UNMASK, 9);
+        assert_eq!(hypercall::VCPUOP_STOP_PERIODIC_TIMER, 7);
+        assert_eq!(hypercall::VCPUOP_SET_SINGLESHOT_TIMER, 8);
+        assert_eq!(hypercall::VCPUOP_STOP_SINGLESHOT_TIMER, 9);
+        assert_eq!(VIRQ_TIMER, 0);
+        assert_eq!(VCPU_SSHOTTMR_FUTURE, 1);
+        assert_eq!(VGCF_IN_SYSCALL, 256);
+        assert_eq!(EVTCHN_2L_NR_CHANNELS, 4096);
     }
 
     #[test]

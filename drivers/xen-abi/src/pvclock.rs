@@ -37,6 +37,32 @@ pub fn system_time_ns(tsc: u64, time: &VcpuTimeInfo) -> u64 {
     time.system_time.wrapping_add(scale_delta(tsc.wrapping_sub(time.tsc_timestamp), time))
 }
 
+/// [`scale_delta`] without wrapping: a difference whose nanoseconds do not fit in 64 bits gives
+/// `u64::MAX`.
+pub fn scale_delta_saturating(delta: u64, time: &VcpuTimeInfo) -> u64 {
+    let shift = i32::from(time.tsc_shift);
+    let shifted = if shift < 0 {
+        u128::from(delta) >> shift.unsigned_abs().min(127)
+    } else {
+        u128::from(delta).checked_shl(shift as u32).unwrap_or(u128::MAX)
+    };
+    let nanos = shifted.saturating_mul(u128::from(time.tsc_to_system_mul)) >> 32;
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
+/// The Xen system time of a TSC *deadline*, for a timer: like [`system_time_ns`], but a TSC value
+/// before the record's timestamp counts backwards (down to 0) and one too far ahead saturates at
+/// `u64::MAX` instead of wrapping round to the past.
+pub fn deadline_ns(tsc: u64, time: &VcpuTimeInfo) -> u64 {
+    if tsc >= time.tsc_timestamp {
+        let ahead = scale_delta_saturating(tsc - time.tsc_timestamp, time);
+        time.system_time.saturating_add(ahead)
+    } else {
+        let behind = scale_delta_saturating(time.tsc_timestamp - tsc, time);
+        time.system_time.saturating_sub(behind)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +92,26 @@ mod tests {
     fn system_time_adds_the_scaled_delta() {
         let t = VcpuTimeInfo { system_time: 500, tsc_timestamp: 1000, ..record(1 << 31, 1) };
         assert_eq!(system_time_ns(1600, &t), 1100);
+    }
+
+    #[test]
+    fn deadlines_saturate_instead_of_wrapping() {
+        // 3 GHz: 3e9 ticks are 1 s either way of the record.
+        let t = VcpuTimeInfo {
+            system_time: 5_000_000_000,
+            tsc_timestamp: 10_000_000_000,
+            ..record(0xaaaa_aaab, -1)
+        };
+        assert_eq!(deadline_ns(13_000_000_000, &t), 6_000_000_000);
+        assert_eq!(deadline_ns(7_000_000_000, &t), 4_000_000_000);
+        assert_eq!(deadline_ns(0, &t), 1_666_666_667);
+        // About 2^64 / 3 ns: far ahead, not wrapped round.
+        assert!(deadline_ns(u64::MAX, &t) > 6_000_000_000_000_000_000);
+        // 1 GHz with a left shift: the far future saturates.
+        let fast = VcpuTimeInfo { system_time: 100, ..record(u32::MAX, 4) };
+        assert_eq!(deadline_ns(u64::MAX, &fast), u64::MAX);
+        assert_eq!(deadline_ns(0, &fast), 100);
+        assert_eq!(scale_delta_saturating(12345, &record(1 << 31, 1)), 12345);
     }
 
     #[test]

@@ -16,9 +16,11 @@
 //! **Preemption** is core's after-interrupt hook ([`after_interrupt`]): it expires timers, and
 //! switches when the running thread's slice is over and another thread waits. Each core's alarm
 //! is armed for the next deadline that concerns it (the first timer, or the slice end when
-//! someone waits): no periodic tick. Platforms without interrupts (Xen PV for now) schedule
-//! cooperatively: threads switch when they block, yield or sleep, and the idle loop polls the
-//! timers.
+//! someone waits): no periodic tick. The idle loop waits with the platform's wait-for-interrupt
+//! (`rivet_core::time::wait_for_interrupt`: `sti; hlt`, `wfi`, Xen PV's `SCHEDOP_block`).
+//! A platform without interrupts (every current one has them; a Xen PV guest whose event set-up
+//! failed would not) schedules cooperatively: threads switch when they block, yield or sleep,
+//! and the idle loop polls the timers.
 
 use super::stack::Stack;
 use alloc::boxed::Box;
@@ -267,7 +269,9 @@ fn idle_loop(core: usize) -> ! {
         arm_alarm(&k, core);
         drop(k);
         if PREEMPTIVE.load(Ordering::Relaxed) {
-            rivet_arch::cpu::wait_for_interrupt();
+            // The platform's wait (not `rivet_arch::cpu::wait_for_interrupt`): under Xen PV it
+            // is SCHEDOP_block, `hlt` would fault in ring 3.
+            rivet_core::time::wait_for_interrupt();
         } else {
             // No interrupt will come: poll, but without the lock, which the cores doing work
             // need (several idle cores spinning on it would slow them down by orders of

@@ -19,7 +19,12 @@
 //!    and stack) becomes the heap;
 //! 6. the clock: the TSC, its frequency from the pvclock scale in the shared info page (mapped
 //!    over a page of `.bss` with `update_va_mapping`);
-//! 7. the common start-up in `runtime.rs`, which ends in `main`.
+//! 7. events (`events.rs`): the upcall and failsafe callbacks, the event channels as core's
+//!    interrupt controller, `evtchn_upcall_mask` as the interrupt mask; then the alarm
+//!    (`timer.rs`): the vCPU's singleshot timer on `VIRQ_TIMER`, with `SCHEDOP_block` as the idle
+//!    wait — so threads are preempted as on the native platforms (events stay masked until the
+//!    runtime lets interrupts in);
+//! 8. the common start-up in `runtime.rs`, which ends in `main`.
 //!
 //! Known gaps (this milestone): the frames handed to `runtime::start` are *virtual* addresses
 //! (pseudo-physical + `VIRT_BASE`: a PV guest has no mapping at the pseudo-physical address),
@@ -28,10 +33,13 @@
 //! `memory.rs`); memory beyond 1 GiB is not used; a stack overflow cannot be reported: there is
 //! no IST under PV, so Xen cannot deliver the fault and crashes the domain ("Hardware Dom0
 //! crashed" on Xen's console; Xen then reboots, which `-no-reboot` turns into QEMU exiting 0).
-//! Events stay masked: no event channels, timers or console ring yet (`sleep` busy-waits on the
-//! TSC).
+//! One vCPU only; no console ring, xenstore or device event channels yet. If Xen refuses the
+//! callbacks or the timer, the boot goes on without interrupts: threads switch cooperatively and
+//! `sleep` busy-waits on the TSC, as before events were wired.
 
+mod events;
 mod memory;
+mod timer;
 mod wall_clock;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,7 +97,10 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
         Ok(frames) => frames,
         Err(e) => fail(e),
     };
-    init_clock(boot.shared_info_mfn);
+    if init_clock(boot.shared_info_mfn) {
+        init_events();
+    }
+    // Only takes effect if `init_events` installed no alarm.
     rivet_core::time::set_alarm(&NO_ALARM, core::hint::spin_loop);
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
@@ -220,10 +231,9 @@ impl Clock for XenClock {
     }
 }
 
-/// `sleep`'s stand-in alarm under PV: no timer interrupt yet (a PV guest has no APIC; event
-/// channels and the Xen vCPU timer are the Xen work's), so `sleep` spins on the TSC. It only says
-/// so, once, at the first sleep (the logger does not exist yet when the platform is set up);
-/// `rivet::time::has_alarm()` stays false.
+/// `sleep`'s stand-in alarm where events could not be set up (`init_events` failed): `sleep`
+/// spins on the TSC. It only says so, once, at the first sleep (the logger does not exist yet
+/// when the platform is set up); `rivet::time::has_alarm()` stays false.
 struct NoAlarm;
 
 static NO_ALARM: NoAlarm = NoAlarm;
@@ -232,15 +242,34 @@ static NO_ALARM_LOGGED: AtomicBool = AtomicBool::new(false);
 impl Alarm for NoAlarm {
     fn arm(&self, _deadline: u64) {
         if !NO_ALARM_LOGGED.swap(true, Ordering::Relaxed) {
-            log::debug!("time: Xen PV: no timer interrupt yet (no event channels); sleep spins");
+            log::debug!("time: Xen PV: no timer interrupt (events not set up); sleep spins");
         }
     }
 
     fn disarm(&self) {}
 }
 
-/// Maps the shared info page and takes the TSC frequency from vCPU 0's pvclock record.
-fn init_clock(shared_info_mfn: u64) {
+/// The shared info page, once [`init_clock`] has mapped it.
+fn shared_info() -> *mut SharedInfo {
+    (&raw mut SHARED_INFO_PAGE).cast::<SharedInfo>()
+}
+
+/// Sets up event delivery and the timer; on failure says why and leaves events masked (no
+/// alarm: the caller installs the spinning one).
+fn init_events() {
+    if let Err(e) = events::init() {
+        print_emergency(format_args!("rivet: Xen PV: {e}; no interrupts, threads cooperative\n"));
+        return;
+    }
+    if let Err(e) = timer::init() {
+        print_emergency(format_args!("rivet: Xen PV: {e}; no timer interrupt, sleep spins\n"));
+    }
+}
+
+/// Maps the shared info page and takes the TSC frequency from vCPU 0's pvclock record; returns
+/// whether both worked (the timer converts its deadlines with that record: without a scale, every
+/// deadline would be "now" and the timer would fire without end).
+fn init_clock(shared_info_mfn: u64) -> bool {
     let page = (&raw const SHARED_INFO_PAGE) as u64;
     let no_execute =
         if rivet_arch::cpu::cpuid(0x8000_0001).edx & (1 << 20) != 0 { 1 << 63 } else { 0 };
@@ -261,24 +290,31 @@ fn init_clock(shared_info_mfn: u64) {
         print_emergency(format_args!(
             "rivet: cannot map the shared info page ({result}); TSC taken to run at 1 GHz\n"
         ));
-        return;
+        return false;
     }
     let shared = page as *const SharedInfo;
     let time = read_time_info(shared);
     wall_clock::read(shared, &time);
     match pvclock::frequency_hz(&time) {
-        Some(hz) => CLOCK.frequency.store(hz, Ordering::Relaxed),
-        None => print_emergency(format_args!(
-            "rivet: no pvclock scale in the shared info; TSC taken to run at 1 GHz\n"
-        )),
+        Some(hz) => {
+            CLOCK.frequency.store(hz, Ordering::Relaxed);
+            true
+        }
+        None => {
+            print_emergency(format_args!(
+                "rivet: no pvclock scale in the shared info; TSC taken to run at 1 GHz\n"
+            ));
+            false
+        }
     }
 }
 
 /// A consistent copy of vCPU 0's time record: retried while Xen is updating it (odd version or a
 /// version change across the copy).
 fn read_time_info(shared: *const SharedInfo) -> VcpuTimeInfo {
-    // SAFETY: `shared` maps the shared info page (just mapped by `init_clock`), which holds a
-    // `shared_info`; this only computes a field's address (no read).
+    // SAFETY: `shared` maps the shared info page (mapped by `init_clock` before any call: the
+    // timer's come after it succeeded), which holds a `shared_info`; this only computes a
+    // field's address (no read).
     let time = unsafe { &raw const (*shared).vcpu_info[0].time };
     loop {
         // SAFETY: `time` points into the mapped shared info page (above); volatile, as Xen
