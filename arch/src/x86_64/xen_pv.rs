@@ -37,6 +37,10 @@
 //! not lost. The failsafe callback ([`failsafe_callback_entry`]: Xen could not return to the
 //! guest, a bad segment or frame) reports and ends the run.
 //!
+//! Other vCPUs: the platform gives each a first state with `VCPUOP_initialise` whose `rip` is
+//! [`vcpu_entry`], a stub that calls the Rust function the state names with two arguments, on the
+//! stack the state names; the trap table and callbacks are part of that state (the same stubs).
+//!
 //! Weak spots: there are no IST stacks under PV, so an overflow of the stack the kernel is on
 //! cannot be delivered (Xen cannot write the frame and kills the domain); Xen's initial mapping
 //! is read-write-execute throughout, until the platform remaps the image W^X (`mmu_update`).
@@ -99,6 +103,23 @@ rivet_xen_pv_start:
     call    rivet_xen_pv_entry             /* platform/src/boot/xen_pv.rs; never returns */
     ud2
     .size rivet_xen_pv_start, . - rivet_xen_pv_start
+
+/*
+ * rivet_xen_vcpu_start: where another vCPU starts (vcpu_guest_context.user_regs.rip, given with
+ * VCPUOP_initialise; see vcpu_entry). Entry contract: 64-bit, ring 3 in guest kernel mode, on the
+ * page tables of ctrlreg[3]; rsp = the stack top the context names (16-aligned); rdi, rsi = the
+ * two arguments, rdx = the function (extern "C" fn(u64, u64) -> !) as the context's registers;
+ * events masked. Calls the function with rsp = 8 (mod 16) at its entry, as the ABI wants.
+ */
+    .balign 16
+    .globl rivet_xen_vcpu_start
+    .type rivet_xen_vcpu_start, @function
+rivet_xen_vcpu_start:
+    xorl    %ebp, %ebp                     /* the frame-pointer chain ends here */
+    cld
+    call    *%rdx                          /* never returns */
+    ud2
+    .size rivet_xen_vcpu_start, . - rivet_xen_vcpu_start
 
 /*
  * Trap entry stubs, 32 bytes apart: drop the rcx and r11 Xen pushed, clear the upper half of the
@@ -239,6 +260,7 @@ extern "C" {
     static rivet_xen_trap_stubs: u8;
     static rivet_xen_event_callback: u8;
     static rivet_xen_failsafe_callback: u8;
+    static rivet_xen_vcpu_start: u8;
 }
 
 /// Makes hypercall `number` with up to five arguments (unused ones: pass 0) and returns Xen's
@@ -297,6 +319,13 @@ pub fn boot_stack_guard_page() -> u64 {
 /// clear the flag and Xen would re-enter the upcall for ever.
 pub fn event_callback_entry() -> u64 {
     (&raw const rivet_xen_event_callback) as u64
+}
+
+/// Where another vCPU starts (`vcpu_guest_context.user_regs.rip` for `VCPUOP_initialise`): the
+/// context must give `rsp` = a 16-aligned stack top, `rdi` and `rsi` = two arguments and `rdx` =
+/// the address of an `extern "C" fn(u64, u64) -> !`, which the stub calls with them.
+pub fn vcpu_entry() -> u64 {
+    (&raw const rivet_xen_vcpu_start) as u64
 }
 
 /// The failsafe callback's entry, for `set_callbacks`' failsafe address.

@@ -12,12 +12,13 @@
 //! What lives here: the constants ([`hypercall`] numbers and sub-operations, [`elfnote`] types),
 //! the structures ([`StartInfo`], [`SharedInfo`], [`VcpuInfo`], [`VcpuTimeInfo`], [`TrapInfo`],
 //! [`MmuUpdate`], [`SchedShutdown`], [`PhysdevSetIopl`], the event-channel and vCPU-timer
-//! arguments [`EvtchnBindVirq`], [`EvtchnSend`], [`EvtchnUnmask`], [`VcpuSetSingleshotTimer`],
-//! and [`IretContext`], the frame `HYPERVISOR_iret` pops), the validation of a start info as
-//! untrusted input ([`start_info`]), the pvclock arithmetic ([`pvclock`]) and the two-level
-//! event-channel scan ([`evtchn`]). What does not: the
-//! hypercall instructions themselves and every pointer dereference, which stay in `rivet-arch` and
-//! the platform. Nothing here is `unsafe`; everything runs on the host under `cargo test`.
+//! arguments [`EvtchnBindVirq`], [`EvtchnBindIpi`], [`EvtchnSend`], [`EvtchnUnmask`],
+//! [`VcpuSetSingleshotTimer`], [`IretContext`] (the frame `HYPERVISOR_iret` pops) and
+//! [`VcpuGuestContext`] (a new vCPU's first state, for `VCPUOP_initialise`)), the validation of a
+//! start info as untrusted input ([`start_info`]), the pvclock arithmetic ([`pvclock`]) and the
+//! two-level event-channel scan ([`evtchn`]). What does not: the hypercall instructions
+//! themselves and every pointer dereference, which stay in `rivet-arch` and the platform. Nothing
+//! here is `unsafe`; everything runs on the host under `cargo test`.
 //!
 //! Weak spots: only the x86_64 layouts of the arch-dependent structures are defined and asserted
 //! (arm64's `vcpu_info`/`shared_info` arch parts differ and come with that port); the `console`
@@ -108,6 +109,18 @@ pub mod hypercall {
     pub const VCPUOP_SET_SINGLESHOT_TIMER: u64 = 8;
     /// `VCPUOP_stop_singleshot_timer`: `vcpu_op(VCPUOP_stop_singleshot_timer, vcpu, NULL)`.
     pub const VCPUOP_STOP_SINGLESHOT_TIMER: u64 = 9;
+    /// `VCPUOP_initialise`: give a vCPU that never ran its first register state
+    /// ([`super::VcpuGuestContext`]); `-EEXIST` once it has one.
+    pub const VCPUOP_INITIALISE: u64 = 0;
+    /// `VCPUOP_up`: let an initialised vCPU run.
+    pub const VCPUOP_UP: u64 = 1;
+    /// `VCPUOP_is_up`: 1 if the vCPU runs, 0 if not, `-ENOENT` if the domain has no such vCPU.
+    pub const VCPUOP_IS_UP: u64 = 3;
+    /// `EVTCHNOP_bind_ipi`: a new port that notifies a vCPU of this domain
+    /// ([`super::EvtchnBindIpi`]).
+    pub const EVTCHNOP_BIND_IPI: u64 = 7;
+    /// `ENOENT` (`errno.h`): `VCPUOP_is_up`'s answer for a vCPU the domain does not have.
+    pub const ENOENT: i64 = 2;
 
     /// `MMU_NORMAL_PT_UPDATE`: `mmu_update` command in `ptr` bits 0–1: write one entry.
     pub const MMU_NORMAL_PT_UPDATE: u64 = 0;
@@ -343,6 +356,159 @@ pub struct EvtchnBindVirq {
     pub port: u32,
 }
 
+/// `struct evtchn_bind_ipi` (`event_channel.h`): a port whose `EVTCHNOP_send` notifies `vcpu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnBindIpi {
+    /// IN: the vCPU the port notifies.
+    pub vcpu: u32,
+    /// OUT: the port.
+    pub port: u32,
+}
+
+/// `VGCF_in_kernel` (`arch-x86/xen.h`): [`VcpuGuestContext::flags`] bit: the vCPU starts in
+/// guest kernel mode (on the kernel page tables, ring 3 with the kernel's selectors).
+pub const VGCF_IN_KERNEL: u64 = 1 << 2;
+
+/// `struct cpu_user_regs` (`arch-x86/xen-x86_64.h`): a PV vCPU's general registers. Only the
+/// fields a new vCPU needs have meaning to Rivet; the others stay 0.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuUserRegs {
+    /// r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, in this order.
+    pub r15_to_rdx: [u64; 13],
+    /// rsi.
+    pub rsi: u64,
+    /// rdi.
+    pub rdi: u64,
+    /// Xen-private.
+    pub error_code: u32,
+    /// Xen-private.
+    pub entry_vector: u32,
+    /// rip.
+    pub rip: u64,
+    /// cs (with padding to 4 bytes).
+    pub cs: u16,
+    /// Padding.
+    pub pad0: u16,
+    /// Xen-private: the event mask saved with a frame.
+    pub saved_upcall_mask: u8,
+    /// Padding.
+    pub pad1: [u8; 3],
+    /// rflags (`IF` is `!saved_upcall_mask`; IOPL becomes the vCPU's virtual IOPL).
+    pub rflags: u64,
+    /// rsp.
+    pub rsp: u64,
+    /// ss, es, ds, fs, gs, each in 8 bytes.
+    pub ss: u64,
+    /// es.
+    pub es: u64,
+    /// ds.
+    pub ds: u64,
+    /// fs.
+    pub fs: u64,
+    /// gs.
+    pub gs: u64,
+}
+
+/// `struct vcpu_guest_context` (`arch-x86/xen.h`, x86_64): the state `VCPUOP_initialise` gives a
+/// PV vCPU before its first run: registers, virtual IDT, GDT frames, the kernel stack of the
+/// virtual TSS, the page-table root and the callbacks. 5168 bytes: build it in memory that is
+/// not a small stack's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct VcpuGuestContext {
+    /// FXSAVE area (ignored unless `VGCF_I387_VALID`: Xen then gives default FPU state).
+    pub fpu_ctxt: [u8; 512],
+    /// `VGCF_*` ([`VGCF_IN_KERNEL`]).
+    pub flags: u64,
+    /// The registers the vCPU starts with.
+    pub user_regs: CpuUserRegs,
+    /// The virtual IDT, indexed by vector (an entry with address 0 is absent).
+    pub trap_ctxt: [TrapInfo; 256],
+    /// LDT linear address.
+    pub ldt_base: u64,
+    /// LDT entries (0: none).
+    pub ldt_ents: u64,
+    /// Machine frames of the GDT (read-only mapped descriptor pages).
+    pub gdt_frames: [u64; 16],
+    /// GDT entries (0: only Xen's reserved selectors, the `FLAT_*` ones).
+    pub gdt_ents: u64,
+    /// The virtual TSS's kernel stack selector.
+    pub kernel_ss: u64,
+    /// The virtual TSS's kernel stack pointer (where Xen switches on a user-to-kernel entry).
+    pub kernel_sp: u64,
+    /// CR0–CR7; `ctrlreg[3]` is the level-4 table's machine frame in `xen_pfn_to_cr3` encoding
+    /// ([`pfn_to_cr3`]), `ctrlreg[1]` the user page tables (0: none).
+    pub ctrlreg: [u64; 8],
+    /// DR0–DR7.
+    pub debugreg: [u64; 8],
+    /// The event upcall's address (`set_callbacks`' event address).
+    pub event_callback_eip: u64,
+    /// The failsafe callback's address.
+    pub failsafe_callback_eip: u64,
+    /// The `syscall` entry (0: none).
+    pub syscall_callback_eip: u64,
+    /// `VMASST_TYPE_*` bitmap (only vCPU 0's is used: the assists are per domain).
+    pub vm_assist: u64,
+    /// FS base.
+    pub fs_base: u64,
+    /// GS base in kernel mode.
+    pub gs_base_kernel: u64,
+    /// GS base in user mode.
+    pub gs_base_user: u64,
+}
+
+impl VcpuGuestContext {
+    /// Every field 0.
+    pub const fn zeroed() -> Self {
+        Self {
+            fpu_ctxt: [0; 512],
+            flags: 0,
+            user_regs: CpuUserRegs {
+                r15_to_rdx: [0; 13],
+                rsi: 0,
+                rdi: 0,
+                error_code: 0,
+                entry_vector: 0,
+                rip: 0,
+                cs: 0,
+                pad0: 0,
+                saved_upcall_mask: 0,
+                pad1: [0; 3],
+                rflags: 0,
+                rsp: 0,
+                ss: 0,
+                es: 0,
+                ds: 0,
+                fs: 0,
+                gs: 0,
+            },
+            trap_ctxt: [TrapInfo { vector: 0, flags: 0, cs: 0, address: 0 }; 256],
+            ldt_base: 0,
+            ldt_ents: 0,
+            gdt_frames: [0; 16],
+            gdt_ents: 0,
+            kernel_ss: 0,
+            kernel_sp: 0,
+            ctrlreg: [0; 8],
+            debugreg: [0; 8],
+            event_callback_eip: 0,
+            failsafe_callback_eip: 0,
+            syscall_callback_eip: 0,
+            vm_assist: 0,
+            fs_base: 0,
+            gs_base_kernel: 0,
+            gs_base_user: 0,
+        }
+    }
+}
+
+/// `xen_pfn_to_cr3` (`arch-x86/xen-x86_64.h`): a machine frame as a 64-bit PV guest's CR3 value.
+pub const fn pfn_to_cr3(pfn: u64) -> u64 {
+    pfn << 12
+}
+
 /// `struct evtchn_send` (`event_channel.h`): notify the other end of `port`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -486,6 +652,40 @@ offset!(IretContext, rip, 32);
 offset!(IretContext, ss, 64);
 offset!(VcpuInfo, evtchn_upcall_pending, 0);
 const _: () = assert!(core::mem::size_of::<PhysdevSetIopl>() == 4);
+const _: () = assert!(core::mem::size_of::<EvtchnBindIpi>() == 8);
+offset!(EvtchnBindIpi, port, 4);
+const _: () = assert!(core::mem::size_of::<CpuUserRegs>() == 200);
+offset!(CpuUserRegs, rsi, 104);
+offset!(CpuUserRegs, rdi, 112);
+offset!(CpuUserRegs, error_code, 120);
+offset!(CpuUserRegs, rip, 128);
+offset!(CpuUserRegs, cs, 136);
+offset!(CpuUserRegs, saved_upcall_mask, 140);
+offset!(CpuUserRegs, rflags, 144);
+offset!(CpuUserRegs, rsp, 152);
+offset!(CpuUserRegs, ss, 160);
+offset!(CpuUserRegs, es, 168);
+offset!(CpuUserRegs, ds, 176);
+offset!(CpuUserRegs, fs, 184);
+offset!(CpuUserRegs, gs, 192);
+const _: () = assert!(core::mem::size_of::<VcpuGuestContext>() == 5168);
+offset!(VcpuGuestContext, flags, 512);
+offset!(VcpuGuestContext, user_regs, 520);
+offset!(VcpuGuestContext, trap_ctxt, 720);
+offset!(VcpuGuestContext, ldt_base, 4816);
+offset!(VcpuGuestContext, gdt_frames, 4832);
+offset!(VcpuGuestContext, gdt_ents, 4960);
+offset!(VcpuGuestContext, kernel_ss, 4968);
+offset!(VcpuGuestContext, kernel_sp, 4976);
+offset!(VcpuGuestContext, ctrlreg, 4984);
+offset!(VcpuGuestContext, debugreg, 5048);
+offset!(VcpuGuestContext, event_callback_eip, 5112);
+offset!(VcpuGuestContext, failsafe_callback_eip, 5120);
+offset!(VcpuGuestContext, syscall_callback_eip, 5128);
+offset!(VcpuGuestContext, vm_assist, 5136);
+offset!(VcpuGuestContext, fs_base, 5144);
+offset!(VcpuGuestContext, gs_base_kernel, 5152);
+offset!(VcpuGuestContext, gs_base_user, 5160);
 
 #[cfg(test)]
 mod tests {
@@ -517,6 +717,29 @@ mod tests {
         assert_eq!(core::mem::size_of::<IretContext>(), 72);
         assert_eq!(core::mem::offset_of!(IretContext, flags), 24);
         assert_eq!(core::mem::offset_of!(IretContext, rip), 32);
+        // vcpu_guest_context and cpu_user_regs (gcc, x86_64, 4.17 headers).
+        assert_eq!(core::mem::size_of::<EvtchnBindIpi>(), 8);
+        assert_eq!(core::mem::size_of::<CpuUserRegs>(), 200);
+        assert_eq!(core::mem::offset_of!(CpuUserRegs, rip), 128);
+        assert_eq!(core::mem::offset_of!(CpuUserRegs, rsp), 152);
+        assert_eq!(core::mem::size_of::<VcpuGuestContext>(), 5168);
+        assert_eq!(core::mem::offset_of!(VcpuGuestContext, trap_ctxt), 720);
+        assert_eq!(core::mem::offset_of!(VcpuGuestContext, ctrlreg), 4984);
+        assert_eq!(core::mem::offset_of!(VcpuGuestContext, event_callback_eip), 5112);
+        assert_eq!(core::mem::offset_of!(VcpuGuestContext, gs_base_kernel), 5152);
+    }
+
+    #[test]
+    fn vcpu_numbers() {
+        // As a C program printed them from the 4.17 headers.
+        assert_eq!(hypercall::VCPUOP_INITIALISE, 0);
+        assert_eq!(hypercall::VCPUOP_UP, 1);
+        assert_eq!(hypercall::VCPUOP_IS_UP, 3);
+        assert_eq!(hypercall::EVTCHNOP_BIND_IPI, 7);
+        assert_eq!(VGCF_IN_KERNEL, 4);
+        assert_eq!(pfn_to_cr3(0x1234), 0x123_4000);
+        let context = VcpuGuestContext::zeroed();
+        assert_eq!(context.trap_ctxt[255].address, 0);
     }
 
     #[test]

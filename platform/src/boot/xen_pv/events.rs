@@ -6,29 +6,35 @@
 //!
 //! - the **upcall**: `set_callbacks` registers the arch layer's event and failsafe entries
 //!   (`rivet_arch::xen_pv`), which run core's `interrupt::handle` until nothing is pending and
-//!   then the after-interrupt hook (the scheduler's preemption point);
+//!   then the after-interrupt hook (the scheduler's preemption point); other vCPUs get the same
+//!   entries in their first context (`smp.rs`);
 //! - the **controller** ([`EventChannels`]): `Irq` = port number; `claim` is the two-level scan
-//!   of `rivet_xen_abi::evtchn` over vCPU 0's `evtchn_pending_sel` and the shared info's
-//!   `evtchn_pending` / `evtchn_mask` words (each port's pending bit cleared before its handler
-//!   runs), `enable` is `EVTCHNOP_unmask`, `disable` sets the port's mask bit, `complete` has
-//!   nothing to do;
+//!   of `rivet_xen_abi::evtchn` over the running vCPU's `evtchn_pending_sel` and the shared
+//!   info's `evtchn_pending` / `evtchn_mask` words (each port's pending bit cleared before its
+//!   handler runs), limited to the ports bound to that vCPU ([`bind_to`]: its timer and
+//!   reschedule ports; every other port is vCPU 0's), `enable` is `EVTCHNOP_unmask`, `disable`
+//!   sets the port's mask bit, `complete` has nothing to do;
 //! - the **mask** ([`disable_events`], [`restore_events`], installed with
-//!   `rivet_core::sync::set_interrupt_mask`): `vcpu_info.evtchn_upcall_mask`, the PV interrupt
-//!   flag. Unmasking checks `evtchn_upcall_pending` afterwards and, if an event came while
-//!   masked, makes a no-op hypercall so Xen delivers it on the way back (as Linux's
+//!   `rivet_core::sync::set_interrupt_mask`): the running vCPU's `vcpu_info.evtchn_upcall_mask`,
+//!   the PV interrupt flag. Unmasking checks `evtchn_upcall_pending` afterwards and, if an event
+//!   came while masked, makes a no-op hypercall so Xen delivers it on the way back (as Linux's
 //!   `xen_irq_enable` does);
 //! - the **idle wait** ([`wait_for_event`]): `SCHEDOP_block`, which unmasks events and blocks in
 //!   one step, checking for pending events *after* enabling them (no lost wake-up); the upcall
 //!   runs as the hypercall returns, then events are masked again, as `sti; hlt; cli` leaves them
 //!   natively.
 //!
-//! Weak spots: one vCPU (vcpu_info 0 of the shared info page; more vCPUs need
-//! `VCPUOP_register_vcpu_info` and per-vCPU scan state); ports come lowest first (no fairness
-//! between busy ports); only ports below `rivet_core::interrupt::MAX_IRQS` can have handlers.
+//! The running vCPU is `rivet_arch::percpu::index()` (core index = vCPU id), so its `vcpu_info`
+//! is slot `index` of the shared info page (no `VCPUOP_register_vcpu_info`: the page holds the
+//! first 32, more than `MAX_CPUS`).
+//!
+//! Weak spots: ports come lowest first (no fairness between busy ports); only ports below
+//! `rivet_core::interrupt::MAX_IRQS` can have handlers or be bound to a vCPU other than 0.
 
+use crate::smp::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use rivet_arch::xen_pv::{event_callback_entry, failsafe_callback_entry, hypercall};
-use rivet_core::interrupt::{InterruptController, InterruptError, Irq};
+use rivet_core::interrupt::{InterruptController, InterruptError, Irq, MAX_IRQS};
 use rivet_xen_abi::evtchn::{next_pending, EventWords};
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::{EvtchnUnmask, SharedInfo, EVTCHN_2L_NR_CHANNELS};
@@ -48,18 +54,57 @@ fn shared() -> *mut SharedInfo {
     super::shared_info()
 }
 
-/// vCPU 0's `evtchn_upcall_mask`, the PV interrupt flag (1: masked).
-fn upcall_mask() -> &'static AtomicU8 {
-    // SAFETY: the shared info page is mapped at `shared()` for the rest of the run (`init` is
-    // only called once `init_clock` has mapped it), the byte is aligned, and Xen and this vCPU
-    // only ever access it with single-byte reads and writes; the atomic is never moved.
-    unsafe { AtomicU8::from_ptr(&raw mut (*shared()).vcpu_info[0].evtchn_upcall_mask) }
+/// The running vCPU: the core index (vCPU ids and core indices are the same numbers).
+fn this_vcpu() -> usize {
+    rivet_arch::percpu::index().min(MAX_CPUS - 1)
 }
 
-/// vCPU 0's `evtchn_upcall_pending`.
-fn upcall_pending() -> &'static AtomicU8 {
+/// vCPU `vcpu`'s `evtchn_upcall_mask`, the PV interrupt flag (1: masked).
+fn upcall_mask(vcpu: usize) -> &'static AtomicU8 {
+    let vcpu = vcpu.min(MAX_CPUS - 1);
+    // SAFETY: the shared info page is mapped at `shared()` for the rest of the run (`init` is
+    // only called once `init_clock` has mapped it), `vcpu` < MAX_CPUS <= 32 slots, the byte is
+    // aligned, and Xen and the guest only ever access it with single-byte reads and writes; the
+    // atomic is never moved.
+    unsafe { AtomicU8::from_ptr(&raw mut (*shared()).vcpu_info[vcpu].evtchn_upcall_mask) }
+}
+
+/// vCPU `vcpu`'s `evtchn_upcall_pending`.
+fn upcall_pending(vcpu: usize) -> &'static AtomicU8 {
+    let vcpu = vcpu.min(MAX_CPUS - 1);
     // SAFETY: as in `upcall_mask`.
-    unsafe { AtomicU8::from_ptr(&raw mut (*shared()).vcpu_info[0].evtchn_upcall_pending) }
+    unsafe { AtomicU8::from_ptr(&raw mut (*shared()).vcpu_info[vcpu].evtchn_upcall_pending) }
+}
+
+/// Words of the ownership bitmaps: the ports that can have handlers.
+const OWNED_WORDS: usize = MAX_IRQS / 64;
+
+/// Per vCPU, the ports bound to it (only those of vCPUs other than 0 are kept).
+static OWNED: [[AtomicU64; OWNED_WORDS]; MAX_CPUS] =
+    [const { [const { AtomicU64::new(0) }; OWNED_WORDS] }; MAX_CPUS];
+
+/// The ports bound to some vCPU other than 0 (the union of `OWNED[1..]`).
+static ELSEWHERE: [AtomicU64; OWNED_WORDS] = [const { AtomicU64::new(0) }; OWNED_WORDS];
+
+/// Records that `port` notifies `vcpu` (Xen sets that vCPU's selector for it), so only that
+/// vCPU's upcall claims it. Call before the port is unmasked (its handler set). False if the port
+/// is beyond the ports this can record (only vCPU 0 could take it).
+pub(super) fn bind_to(port: u32, vcpu: usize) -> bool {
+    if vcpu == 0 {
+        return true;
+    }
+    let (word, bit) = (port as usize / 64, port % 64);
+    if word >= OWNED_WORDS || vcpu >= MAX_CPUS {
+        return false;
+    }
+    OWNED[vcpu][word].fetch_or(1 << bit, Ordering::SeqCst);
+    ELSEWHERE[word].fetch_or(1 << bit, Ordering::SeqCst);
+    true
+}
+
+/// Masks events of vCPU `vcpu` (one that does not run yet: its first context is being built).
+pub(super) fn mask_vcpu(vcpu: usize) {
+    upcall_mask(vcpu).store(1, Ordering::SeqCst);
 }
 
 /// Word `word` of the shared info's `evtchn_pending` (`mask` false) or `evtchn_mask` (true).
@@ -78,25 +123,36 @@ fn event_word(mask: bool, word: u32) -> &'static AtomicU64 {
     }
 }
 
-/// The shared memory of vCPU 0, for the scan.
-struct Vcpu0;
+/// The shared memory of one vCPU (the running one), for the scan.
+struct Vcpu(usize);
 
-impl EventWords for Vcpu0 {
+impl EventWords for Vcpu {
     fn clear_upcall_pending(&self) {
-        upcall_pending().store(0, Ordering::SeqCst);
+        upcall_pending(self.0).store(0, Ordering::SeqCst);
     }
 
     fn take_selector(&self) -> u64 {
-        // SAFETY: as in `upcall_mask`; the selector is 8-byte aligned (offset 8 of vcpu_info 0)
-        // and Xen sets its bits with locked instructions.
-        let selector =
-            unsafe { AtomicU64::from_ptr(&raw mut (*shared()).vcpu_info[0].evtchn_pending_sel) };
+        // SAFETY: as in `upcall_mask` (`self.0` < MAX_CPUS: `claim` passes `this_vcpu()`); the
+        // selector is 8-byte aligned (offset 8 of a 64-byte vcpu_info) and Xen sets its bits with
+        // locked instructions.
+        let selector = unsafe {
+            AtomicU64::from_ptr(&raw mut (*shared()).vcpu_info[self.0].evtchn_pending_sel)
+        };
         selector.swap(0, Ordering::SeqCst)
     }
 
     fn deliverable(&self, word: u32) -> u64 {
-        event_word(false, word).load(Ordering::SeqCst)
-            & !event_word(true, word).load(Ordering::SeqCst)
+        let live = event_word(false, word).load(Ordering::SeqCst)
+            & !event_word(true, word).load(Ordering::SeqCst);
+        // Only this vCPU's ports: another vCPU's pending port shares the word but is its to take.
+        let Some(elsewhere) = ELSEWHERE.get(word as usize) else {
+            return if self.0 == 0 { live } else { 0 };
+        };
+        if self.0 == 0 {
+            live & !elsewhere.load(Ordering::SeqCst)
+        } else {
+            live & OWNED[self.0][word as usize].load(Ordering::SeqCst)
+        }
     }
 
     fn clear_pending(&self, word: u32, bit: u32) {
@@ -104,15 +160,16 @@ impl EventWords for Vcpu0 {
     }
 }
 
-/// The event channels of vCPU 0 as core's interrupt controller; `Irq` is the port number.
+/// The event channels as core's interrupt controller; `Irq` is the port number.
 pub(super) struct EventChannels {
-    /// Selector bits taken but not scanned to the end (touched only by the upcall, events
-    /// masked, on the one vCPU).
-    carried: AtomicU64,
+    /// Per vCPU, selector bits taken but not scanned to the end (touched only by that vCPU's
+    /// upcall, events masked).
+    carried: [AtomicU64; MAX_CPUS],
 }
 
 /// The controller [`init`] installs.
-pub(super) static EVENT_CHANNELS: EventChannels = EventChannels { carried: AtomicU64::new(0) };
+pub(super) static EVENT_CHANNELS: EventChannels =
+    EventChannels { carried: [const { AtomicU64::new(0) }; MAX_CPUS] };
 
 impl InterruptController for EventChannels {
     fn enable(&self, irq: Irq) -> Result<(), InterruptError> {
@@ -140,9 +197,10 @@ impl InterruptController for EventChannels {
     }
 
     fn claim(&self) -> Option<Irq> {
-        let mut carried = self.carried.load(Ordering::Relaxed);
-        let port = next_pending(&mut carried, &Vcpu0);
-        self.carried.store(carried, Ordering::Relaxed);
+        let vcpu = this_vcpu();
+        let mut carried = self.carried[vcpu].load(Ordering::Relaxed);
+        let port = next_pending(&mut carried, &Vcpu(vcpu));
+        self.carried[vcpu].store(carried, Ordering::Relaxed);
         port.map(Irq)
     }
 
@@ -153,7 +211,7 @@ impl InterruptController for EventChannels {
 
 /// Masks events on this vCPU; returns whether they were unmasked.
 pub(super) fn disable_events() -> bool {
-    upcall_mask().swap(1, Ordering::SeqCst) == 0
+    upcall_mask(this_vcpu()).swap(1, Ordering::SeqCst) == 0
 }
 
 /// Unmasks events again if `enabled` (what [`disable_events`] returned).
@@ -167,8 +225,11 @@ pub(super) fn restore_events(enabled: bool) {
 fn enable_events() {
     // SeqCst store then load: the store must be visible before the flag is read (an `xchg`),
     // or an event Xen raises in between on another CPU would wait for the next one.
-    upcall_mask().store(0, Ordering::SeqCst);
-    if upcall_pending().load(Ordering::SeqCst) != 0 {
+    // The vCPU cannot change under this: a thread only moves between cores through the
+    // scheduler, which runs with events masked.
+    let vcpu = this_vcpu();
+    upcall_mask(vcpu).store(0, Ordering::SeqCst);
+    if upcall_pending(vcpu).load(Ordering::SeqCst) != 0 {
         // Any hypercall will do: Xen delivers pending, unmasked events on its way back.
         // SAFETY: `xen_version(XENVER_version, NULL)` reads and writes no guest memory.
         unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) };
@@ -182,7 +243,7 @@ pub(super) fn wait_for_event() {
     // SAFETY: `SCHEDOP_block` takes no argument and touches no guest memory; the upcall it lets
     // in preserves every register (`rivet_xen_event_callback`).
     unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_BLOCK, 0, 0, 0, 0) };
-    upcall_mask().store(1, Ordering::SeqCst);
+    upcall_mask(this_vcpu()).store(1, Ordering::SeqCst);
 }
 
 /// Registers the upcall and the failsafe callback and installs the controller and the event
@@ -196,7 +257,7 @@ pub(super) fn init() -> Result<(), CallbacksRefused> {
     if result != 0 {
         return Err(CallbacksRefused(result));
     }
-    upcall_mask().store(1, Ordering::SeqCst);
+    upcall_mask(0).store(1, Ordering::SeqCst);
     rivet_core::interrupt::set_controller(&EVENT_CHANNELS);
     rivet_core::sync::set_interrupt_mask(disable_events, restore_events);
     Ok(())

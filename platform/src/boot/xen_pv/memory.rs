@@ -93,7 +93,7 @@ pub(super) fn extend_mapping(
 }
 
 /// The p2m entry of pseudo-physical page `pfn`.
-fn mfn_of(info: &StartInfo, pfn: u64) -> u64 {
+pub(super) fn mfn_of(info: &StartInfo, pfn: u64) -> u64 {
     // SAFETY: `validate` checked that `mfn_list` holds `nr_pages` entries inside the initial
     // mapping (read-write, Xen's bootstrap element), and callers pass `pfn < nr_pages`.
     unsafe { core::ptr::read_volatile((info.mfn_list as *const u64).add(pfn as usize)) }

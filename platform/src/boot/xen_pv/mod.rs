@@ -24,7 +24,10 @@
 //!    (`timer.rs`): the vCPU's singleshot timer on `VIRQ_TIMER`, with `SCHEDOP_block` as the idle
 //!    wait — so threads are preempted as on the native platforms (events stay masked until the
 //!    runtime lets interrupts in);
-//! 8. the common start-up in `runtime.rs`, which ends in `main`.
+//! 8. the other vCPUs (`smp.rs`), counted with `VCPUOP_is_up` and registered with `crate::smp`
+//!    if events work; the runtime starts them (`VCPUOP_initialise`, `VCPUOP_up`), each with its
+//!    own `VIRQ_TIMER` and reschedule IPI port;
+//! 9. the common start-up in `runtime.rs`, which ends in `main`.
 //!
 //! Known gaps (this milestone): the frames handed to `runtime::start` are *virtual* addresses
 //! (pseudo-physical + `VIRT_BASE`: a PV guest has no mapping at the pseudo-physical address),
@@ -33,12 +36,13 @@
 //! `memory.rs`); memory beyond 1 GiB is not used; a stack overflow cannot be reported: there is
 //! no IST under PV, so Xen cannot deliver the fault and crashes the domain ("Hardware Dom0
 //! crashed" on Xen's console; Xen then reboots, which `-no-reboot` turns into QEMU exiting 0).
-//! One vCPU only; no console ring, xenstore or device event channels yet. If Xen refuses the
-//! callbacks or the timer, the boot goes on without interrupts: threads switch cooperatively and
+//! No console ring, xenstore or device event channels yet. If Xen refuses the callbacks or the
+//! timer, the boot goes on without interrupts on one vCPU: threads switch cooperatively and
 //! `sleep` busy-waits on the TSC, as before events were wired.
 
 mod events;
 mod memory;
+mod smp;
 mod timer;
 mod wall_clock;
 
@@ -97,8 +101,11 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
         Ok(frames) => frames,
         Err(e) => fail(e),
     };
-    if init_clock(boot.shared_info_mfn) {
-        init_events();
+    if init_clock(boot.shared_info_mfn) && init_events() {
+        // The level-4 table stays Xen's bootstrap one (`memory.rs` only adds to it): the other
+        // vCPUs start on it too.
+        let level4 = memory::mfn_of(info, (info.pt_base - VIRT_BASE) / PAGE_SIZE);
+        smp::register(level4);
     }
     // Only takes effect if `init_events` installed no alarm.
     rivet_core::time::set_alarm(&NO_ALARM, core::hint::spin_loop);
@@ -178,11 +185,12 @@ fn exit(code: i32) -> ! {
     }
 }
 
-/// Registers the exception vectors 0–31 (but NMI and double fault, which PV delivers otherwise or
-/// not at all) with the PV stubs in front of the native handlers.
-fn install_trap_table() {
+/// The trap table every vCPU uses: the exception vectors 0–31 (but NMI and double fault, which
+/// PV delivers otherwise or not at all) with the PV stubs in front of the native handlers; the
+/// last entry (zero) ends the list.
+fn trap_table() -> &'static [TrapInfo; 33] {
     static TABLE: spin::Once<[TrapInfo; 33]> = spin::Once::new();
-    let table = TABLE.call_once(|| {
+    TABLE.call_once(|| {
         let mut table = [TrapInfo::default(); 33]; // the last entry stays zero: the terminator
         for (slot, vector) in (0..32u8).filter(|v| !matches!(v, 2 | 8)).enumerate() {
             table[slot] = TrapInfo {
@@ -193,7 +201,12 @@ fn install_trap_table() {
             };
         }
         table
-    });
+    })
+}
+
+/// Registers [`trap_table`] for the boot vCPU (`smp.rs` gives the others the same one).
+fn install_trap_table() {
+    let table = trap_table();
     // SAFETY: `table` is a static list of `trap_info` ending in a zero entry, readable for the call
     // (obligation 2); the handlers it names are the PV stubs, which never return.
     let result = unsafe { hypercall(hc::SET_TRAP_TABLE, table.as_ptr() as u64, 0, 0, 0, 0) };
@@ -255,15 +268,18 @@ fn shared_info() -> *mut SharedInfo {
 }
 
 /// Sets up event delivery and the timer; on failure says why and leaves events masked (no
-/// alarm: the caller installs the spinning one).
-fn init_events() {
+/// alarm: the caller installs the spinning one). Returns whether both work (the other vCPUs
+/// need them: without events they could not be kicked, nor wake from `SCHEDOP_block`).
+fn init_events() -> bool {
     if let Err(e) = events::init() {
         print_emergency(format_args!("rivet: Xen PV: {e}; no interrupts, threads cooperative\n"));
-        return;
+        return false;
     }
     if let Err(e) = timer::init() {
         print_emergency(format_args!("rivet: Xen PV: {e}; no timer interrupt, sleep spins\n"));
+        return false;
     }
+    true
 }
 
 /// Maps the shared info page and takes the TSC frequency from vCPU 0's pvclock record; returns
@@ -309,13 +325,19 @@ fn init_clock(shared_info_mfn: u64) -> bool {
     }
 }
 
-/// A consistent copy of vCPU 0's time record: retried while Xen is updating it (odd version or a
-/// version change across the copy).
+/// A consistent copy of vCPU 0's time record (see [`read_time_info_of`]).
 fn read_time_info(shared: *const SharedInfo) -> VcpuTimeInfo {
+    read_time_info_of(shared, 0)
+}
+
+/// A consistent copy of vCPU `vcpu`'s time record: retried while Xen is updating it (odd version
+/// or a version change across the copy).
+fn read_time_info_of(shared: *const SharedInfo, vcpu: usize) -> VcpuTimeInfo {
+    let vcpu = vcpu.min(crate::smp::MAX_CPUS - 1);
     // SAFETY: `shared` maps the shared info page (mapped by `init_clock` before any call: the
-    // timer's come after it succeeded), which holds a `shared_info`; this only computes a
-    // field's address (no read).
-    let time = unsafe { &raw const (*shared).vcpu_info[0].time };
+    // timer's come after it succeeded), which holds a `shared_info` with 32 `vcpu_info` slots
+    // (`vcpu` < MAX_CPUS <= 32); this only computes a field's address (no read).
+    let time = unsafe { &raw const (*shared).vcpu_info[vcpu].time };
     loop {
         // SAFETY: `time` points into the mapped shared info page (above); volatile, as Xen
         // writes it concurrently; plain integers, any value is valid.
