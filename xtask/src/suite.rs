@@ -23,6 +23,8 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-cmos-rtc",
     "rivet-gic",
     "rivet-bcm2836-local",
+    "rivet-bcm2835-aux-uart",
+    "rivet-bcm2835-mailbox",
     "xtask",
 ];
 

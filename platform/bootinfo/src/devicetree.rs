@@ -8,8 +8,9 @@
 //!    [`HEADER_SIZE`] bytes, asks [`claimed_size`] how much to take, and only then makes the
 //!    slice.
 //! 2. [`read`] walks the tokens once and fills a [`Machine`]: RAM, reservations, the console
-//!    UART (PL011 or SBSA, its address translated through the buses' `ranges`), PSCI, the board
-//!    (QEMU `virt`, Raspberry Pi 4 / 3, a Xen guest), `bootargs`, the GIC (v2 or v3, its `reg`
+//!    UART (PL011, SBSA or a Pi's mini-UART, as `stdout-path` names it, its address translated
+//!    through the buses' `ranges`), PSCI, the board (QEMU `virt`, Raspberry Pi 4 / 3, a Xen
+//!    guest), a Pi's VideoCore mailbox (for RAM where `/memory` is missing), `bootargs`, the GIC (v2 or v3, its `reg`
 //!    translated like the UART's) or, without one, a Pi 3's BCM2836 local interrupt controller,
 //!    the generic timer's virtual-timer interrupt and the cores
 //!    under `/cpus` (MPIDR, `enable-method`, `cpu-release-addr`).

@@ -292,7 +292,7 @@ fn missing_uart() {
     );
     assert_eq!(
         failure.error.to_string(),
-        "devicetree: no console (no arm,pl011 UART in /chosen/stdout-path or elsewhere)"
+        "devicetree: no console (no PL011, SBSA or BCM2835 mini-UART in /chosen/stdout-path or elsewhere)"
     );
 }
 
@@ -344,8 +344,10 @@ fn odd_reg_length() {
 fn raspberry_pi_4() {
     let machine = discover(RPI4).unwrap();
     assert_eq!(machine.platform, "rpi4");
-    assert_eq!(machine.console, 0xfe20_1000);
-    assert_eq!(machine.console_kind, UartKind::Pl011);
+    // stdout-path = "serial1:115200n8": the mini-UART (the PL011 drives Bluetooth on a Pi 4).
+    assert_eq!(machine.console, 0xfe21_5040);
+    assert_eq!(machine.console_kind, UartKind::MiniUart);
+    assert_eq!(machine.mailbox, Some(0xfe00_b880));
     assert_eq!(machine.watchdog, Some(0xfe10_0000));
     assert_eq!(triples(&machine.ram), [(0, 0x3c00_0000, false)]);
     assert_eq!(machine.psci, None);
@@ -358,8 +360,9 @@ fn raspberry_pi_4() {
 fn raspberry_pi_3() {
     let machine = discover(RPI3).unwrap();
     assert_eq!(machine.platform, "rpi3");
-    assert_eq!(machine.console, 0x3f20_1000);
-    assert_eq!(machine.console_kind, UartKind::Pl011);
+    assert_eq!(machine.console, 0x3f21_5040);
+    assert_eq!(machine.console_kind, UartKind::MiniUart);
+    assert_eq!(machine.mailbox, Some(0x3f00_b880));
     assert_eq!(machine.watchdog, Some(0x3f10_0000));
     assert_eq!(triples(&machine.ram), [(0, 0x3c00_0000, false)]);
     assert_eq!(triples(&machine.reserved), [(0, 0x1000, false)]);

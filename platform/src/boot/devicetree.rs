@@ -9,6 +9,10 @@
 //!    `rivet_bootinfo::devicetree` (safe, host-tested): console UART, RAM, reservations, board,
 //!    PSCI, bootargs, the cores under `/cpus` (spin-table cores are parked in the image's holding
 //!    pen now, while the MMU is off: their release words may lie in page 0, which is not mapped);
+//!    the console is a PL011 (or SBSA UART) or a Pi's mini-UART ([`console`]), whichever
+//!    `stdout-path` names; a Pi whose DTB has no usable `/memory` (or booted with
+//!    `rivet.memory=firmware`) has its RAM from the VideoCore mailbox ([`mailbox`], only then,
+//!    still with the MMU off);
 //! 3. memory maps and page tables are built ([`memory`]) and the MMU turned on;
 //! 4. only then console, exit handler and clock are installed — they are registered through
 //!    atomic read-modify-writes, which real hardware does not promise to perform on the Device
@@ -25,8 +29,10 @@
 //! yet), so it halts silently; the code before it is written not to panic on any input.
 
 mod claim;
+mod console;
 mod error;
 pub(crate) mod interrupts;
+mod mailbox;
 mod memory;
 mod rtc;
 pub(crate) mod smp;
@@ -34,16 +40,16 @@ pub(crate) mod watchdog;
 
 use crate::boot::shutdown;
 use crate::runtime::{start, Handoff};
+use console::Uart;
 use error::BootError;
 use rivet_arch::psci::Conduit;
-use rivet_bootinfo::devicetree::{self, Blob, Gic, Machine, PsciConduit, UartKind};
+use rivet_bootinfo::devicetree::{self, Blob, Gic, Machine, PsciConduit};
 use rivet_core::console::Console;
 use rivet_core::memory::PhysRange;
-use rivet_pl011::Pl011;
 use spin::Once;
 
 /// The console UART, once the MMU is on.
-static UART: Once<Pl011> = Once::new();
+static UART: Once<Uart> = Once::new();
 
 /// The platform's entry point, called once by the arch entry code with the MMU off.
 ///
@@ -80,20 +86,29 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
             None => fail(None, failure.error.into()),
         },
     };
-    // SAFETY: the base comes from the DTB's PL011 node (obligation 1: the MMU is off, and
-    // `memory::build` maps its page as Device memory before the MMU comes on); nothing else in
-    // the kernel drives this UART (obligation 2).
-    let uart = match unsafe { Pl011::new(uart_base as usize) } {
+    // SAFETY: the base and kind come from the DTB's UART node (obligation 1: the MMU is off,
+    // and `memory::build` maps its page — a mini-UART's AUX_ENABLES lies in the same one — as
+    // Device memory before the MMU comes on); nothing else in the kernel drives this UART.
+    let uart = match unsafe { Uart::new(uart_base, uart_kind) } {
         Ok(uart) => uart,
-        Err(e) => fail(None, BootError::Console(e)),
+        Err(e) => fail(None, e),
     };
-    // An SBSA UART (Xen's vpl011) has no control registers to set up: leave them alone.
-    if uart_kind == UartKind::Pl011 {
-        uart.init();
-    }
     if let Err(failure) = read {
         fail(Some(&uart), failure.error.into());
     }
+    // No usable /memory (the reader only lets that through with a mailbox), or the kernel
+    // parameter asks for it: ask the firmware, while the MMU is off.
+    let ask_firmware = machine.ram.is_empty() || mailbox::requested(machine.bootargs);
+    let firmware_ram = match machine.mailbox.filter(|_| ask_firmware) {
+        None if ask_firmware => fail(Some(&uart), BootError::NoMailbox),
+        None => None,
+        // SAFETY: the MMU is off and the base is the DTB's mailbox, translated; nothing else
+        // uses it (the kernel has no other mailbox user).
+        Some(base) => match unsafe { mailbox::arm_memory(base) } {
+            Ok(answer) => Some(answer),
+            Err(e) => fail(Some(&uart), e),
+        },
+    };
     // Spin-table cores move to the image's holding pen now, while the MMU is off: their release
     // words may lie in page 0, which the identity map leaves out.
     let parked = smp::park_spin_table_cores(&machine.cpus);
@@ -134,7 +149,8 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     };
     let devices = &pages[..count];
     let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
-    let memory = match memory::build(&machine, dtb_range, devices) {
+    let reported = firmware_ram.map(|(ram, _)| ram);
+    let memory = match memory::build(&machine, reported, dtb_range, devices) {
         Ok(memory) => memory,
         Err(e) => fail(Some(&uart), e),
     };
@@ -149,6 +165,12 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     rivet_core::exit::set_exit_handler(power_off);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
     interrupts::early_logger(machine.bootargs);
+    if let Some((ram, reply)) = firmware_ram {
+        log::info!(
+            "memory: {ram} from the VideoCore mailbox, board revision {:#x}",
+            reply.board_revision.unwrap_or(0)
+        );
+    }
     rtc::read_wall_clock(machine.rtc);
     match (controller, machine.virtual_timer) {
         (Some(controller), Some(timer)) => {
@@ -194,7 +216,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
 
 /// Reports bad boot input on the UART, or on the semihosting console before a UART is known,
 /// and ends the run with code 103.
-fn fail(uart: Option<&Pl011>, error: BootError) -> ! {
+fn fail(uart: Option<&Uart>, error: BootError) -> ! {
     shutdown::report_bad_boot_input(uart.map(|u| u as &dyn Console), &error);
     if let Some(uart) = uart {
         uart.flush();

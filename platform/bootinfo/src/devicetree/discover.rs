@@ -11,10 +11,10 @@
 //! (0xfe20_1000 on a Pi 4). RAM and reservations sit under the root and need none.
 //!
 //! Weak spots: only the devices the boot reads (UARTs, the GIC or BCM2836 local interrupt
-//! controller, the Pi's watchdog, the PL031) are translated; a GIC whose `#interrupt-cells` is
-//! not 3 (GICv3 PPI partitions) is refused; a UART a bus does not map (no `ranges`, or no entry
-//! covering it) is skipped, not reported, as Linux skips it. Dynamically placed reserved memory
-//! (`size` + `alloc-ranges`, no `reg`) is not honoured.
+//! controller, the Pi's watchdog and mailbox, the PL031) are translated; a GIC whose
+//! `#interrupt-cells` is not 3 (GICv3 PPI partitions) is refused; a UART a bus does not map (no
+//! `ranges`, or no entry covering it) is skipped, not reported, as Linux skips it. Dynamically
+//! placed reserved memory (`size` + `alloc-ranges`, no `reg`) is not honoured.
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
@@ -33,10 +33,17 @@ const BOARDS: &[(&[u8], &str)] = &[
 /// The platform name when `/hypervisor` is compatible with `xen,xen` (a Xen guest, dom0 or domU).
 const XEN: &str = "xen";
 
-/// UART compatibles the console can use: the PL011, and Arm's SBSA generic UART (a PL011 subset
-/// without the line and control registers; Xen's `vpl011` is one).
-const UARTS: &[(&[u8], UartKind)] =
-    &[(b"arm,pl011", UartKind::Pl011), (b"arm,sbsa-uart", UartKind::Sbsa)];
+/// UART compatibles the console can use: the PL011, Arm's SBSA generic UART (a PL011 subset
+/// without the line and control registers; Xen's `vpl011` is one) and the BCM2835 mini-UART (a
+/// Pi 3's or 4's GPIO 14/15 console).
+const UARTS: &[(&[u8], UartKind)] = &[
+    (b"arm,pl011", UartKind::Pl011),
+    (b"arm,sbsa-uart", UartKind::Sbsa),
+    (b"brcm,bcm2835-aux-uart", UartKind::MiniUart),
+];
+
+/// The Raspberry Pi's VideoCore mailbox, asked for the ARM's RAM where `/memory` is missing.
+const BCM2835_MBOX: &[u8] = b"brcm,bcm2835-mbox";
 
 /// The Raspberry Pi's power-management block, whose watchdog resets or powers the board off.
 const BCM2835_PM: &[u8] = b"brcm,bcm2835-pm-wdt";
@@ -437,14 +444,20 @@ impl<'a> Walk<'a, '_> {
 
     /// Acts on a node whose properties are all read; `open[1..node.depth]` are its ancestors.
     fn node_done(&mut self, node: &Node<'a>, open: &[Bus<'a>]) -> Result<'a> {
+        let enabled = matches!(node.status.map(text), None | Some(b"okay") | Some(b"ok"));
         match node.kind {
             Kind::Root => {
                 let board = BOARDS.iter().find(|(c, _)| list_contains(node.compatible, c));
                 self.machine.platform = board.map_or(UNKNOWN_BOARD, |(_, platform)| platform);
             }
-            Kind::Memory => {
+            // A disabled node is not RAM (Linux skips it too); an empty range, as in a DTB whose
+            // firmware did not fill `/memory` in, adds nothing.
+            Kind::Memory if enabled => {
                 for range in reg(node)? {
-                    self.machine.ram.push(range?, false, printable(node.name))?;
+                    let range = range?;
+                    if !range.is_empty() {
+                        self.machine.ram.push(range, false, printable(node.name))?;
+                    }
                 }
             }
             Kind::Reserved if node.reg.is_some() => {
@@ -489,7 +502,6 @@ impl<'a> Walk<'a, '_> {
             }
             _ => {}
         }
-        let enabled = matches!(node.status.map(text), None | Some(b"okay") | Some(b"ok"));
         let uart = UARTS.iter().find(|(c, _)| list_contains(node.compatible, c));
         if let (true, Some(&(_, kind))) = (enabled, uart) {
             let first = reg(node)?.next().ok_or(Error::BadProperty {
@@ -565,6 +577,16 @@ impl<'a> Walk<'a, '_> {
             let ancestors = open.get(1..node.depth).unwrap_or(&[]);
             self.machine.watchdog = translate(first, ancestors, printable(node.name))?;
         }
+        if enabled && self.machine.mailbox.is_none() && list_contains(node.compatible, BCM2835_MBOX)
+        {
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
+                node: printable(node.name),
+                property: "reg",
+                problem: "empty",
+            })??;
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            self.machine.mailbox = translate(first, ancestors, printable(node.name))?;
+        }
         if enabled && self.machine.rtc.is_none() && list_contains(node.compatible, PL031) {
             let first = reg(node)?.next().ok_or(Error::BadProperty {
                 node: printable(node.name),
@@ -609,7 +631,8 @@ impl<'a> Walk<'a, '_> {
                 }));
             }
         }
-        if self.machine.ram.is_empty() {
+        // Without RAM in the tree a Pi's firmware can still be asked (the platform does that).
+        if self.machine.ram.is_empty() && self.machine.mailbox.is_none() {
             return Err(fail(Error::NoMemory));
         }
         if self.machine.gic.is_some() {
@@ -633,14 +656,15 @@ impl<'a> Walk<'a, '_> {
     }
 
     /// The console: the UART `/chosen/stdout-path` names (directly or through `/aliases`), else
-    /// the one alias `serial0` names, else the first. A Pi's stdout-path names `serial1`, its
-    /// mini-UART, which has no driver here: `serial0` is then its PL011 (the one QEMU connects).
+    /// the one alias `serial0` names, else the first. A Pi 3's or 4's stdout-path names `serial1`,
+    /// its mini-UART (the GPIO 14/15 UART when the PL011 drives Bluetooth); a stdout-path naming
+    /// a disabled UART, or one without a driver here, falls back to `serial0`.
     fn console(&self, blob: &Blob<'a>) -> Option<Uart> {
         let mut uarts = self.uarts.iter().flatten();
         let first = *uarts.next()?;
         if uarts.next().is_none() {
             // One candidate: whatever stdout-path says, it is the console (a stdout-path naming
-            // a UART without a driver falls back to a PL011 anyway).
+            // a UART without a driver falls back to one that has one anyway).
             return Some(first);
         }
         // `/pl011@9000000:115200n8` or `serial0:115200n8`: options follow a colon.

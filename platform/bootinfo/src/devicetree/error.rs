@@ -31,9 +31,10 @@ pub enum Error<'a> {
         /// What is wrong with it.
         problem: &'static str,
     },
-    /// No `/memory` node, or none with a `reg` entry.
+    /// No enabled `/memory` node with a non-empty `reg` entry, and no VideoCore mailbox to ask.
     NoMemory,
-    /// No PL011 to use as the console (neither `/chosen/stdout-path` nor an `arm,pl011` node).
+    /// No UART with a driver to use as the console (neither `/chosen/stdout-path` nor any
+    /// `arm,pl011`, `arm,sbsa-uart` or `brcm,bcm2835-aux-uart` node).
     NoConsole,
 }
 
@@ -58,7 +59,7 @@ impl fmt::Display for Error<'_> {
             }
             Error::NoMemory => f.write_str("devicetree: no /memory node with usable RAM"),
             Error::NoConsole => f.write_str(
-                "devicetree: no console (no arm,pl011 UART in /chosen/stdout-path or elsewhere)",
+                "devicetree: no console (no PL011, SBSA or BCM2835 mini-UART in /chosen/stdout-path or elsewhere)",
             ),
         }
     }
@@ -91,7 +92,7 @@ mod tests {
             (Error::NoMemory, "devicetree: no /memory node with usable RAM"),
             (
                 Error::NoConsole,
-                "devicetree: no console (no arm,pl011 UART in /chosen/stdout-path or elsewhere)",
+                "devicetree: no console (no PL011, SBSA or BCM2835 mini-UART in /chosen/stdout-path or elsewhere)",
             ),
         ];
         for (error, text) in cases {

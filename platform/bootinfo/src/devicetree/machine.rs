@@ -31,6 +31,9 @@ pub enum UartKind {
     /// An Arm SBSA generic UART (`arm,sbsa-uart`): the PL011's data and flag registers only, no
     /// line or control registers to program (Xen's `vpl011`, which does not emulate them).
     Sbsa,
+    /// A BCM2835 auxiliary mini-UART (`brcm,bcm2835-aux-uart`): a Pi 3's or 4's console on GPIO
+    /// 14/15 when the PL011 drives Bluetooth, as their DTBs' `stdout-path` (`serial1`) says.
+    MiniUart,
 }
 
 /// The interrupt controller, from a node compatible with a GIC binding, its `reg` translated to
@@ -127,8 +130,12 @@ pub struct Machine<'a> {
     /// CPU physical address of an Arm PL031 real-time clock (`arm,pl031`: QEMU `virt`), the
     /// wall clock's source; the first enabled one.
     pub rtc: Option<u64>,
-    /// RAM, from every `/memory*` node.
+    /// RAM, from every enabled `/memory*` node (empty ranges left out). May be empty when
+    /// [`mailbox`](Self::mailbox) is known: the platform then asks the firmware.
     pub ram: Ranges,
+    /// CPU physical address of a Raspberry Pi's VideoCore mailbox (`brcm,bcm2835-mbox`), whose
+    /// property channel tells the ARM's RAM where the DTB has no usable `/memory`.
+    pub mailbox: Option<u64>,
     /// Reserved ranges (/memreserve/, `/reserved-memory`, the initrd), flagged when `no-map`.
     pub reserved: Ranges,
     /// The GIC, if the machine has one (a Pi 3 has none: its BCM2836 local interrupt controller
@@ -158,6 +165,7 @@ impl Machine<'_> {
             watchdog: None,
             rtc: None,
             ram: Ranges::new(),
+            mailbox: None,
             reserved: Ranges::new(),
             gic: None,
             bcm2836_local: None,

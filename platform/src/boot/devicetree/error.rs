@@ -2,6 +2,8 @@
 
 use super::interrupts::InterruptSetupError;
 use core::fmt;
+use rivet_bcm2835_aux_uart::MiniUartError;
+use rivet_bcm2835_mailbox::MailboxError;
 use rivet_bootinfo::devicetree;
 use rivet_core::memory::map::MapError;
 use rivet_core::memory::paging::PagingError;
@@ -29,6 +31,13 @@ pub enum BootError {
     Paging(PagingError),
     /// The console UART could not be set up.
     Console(Pl011Error),
+    /// The console mini-UART could not be set up.
+    MiniUart(MiniUartError),
+    /// The devicetree has no usable `/memory` (or `rivet.memory=firmware` was given) and the
+    /// firmware's mailbox did not say either.
+    Mailbox(MailboxError),
+    /// `rivet.memory=firmware` was given, but the devicetree has no VideoCore mailbox.
+    NoMailbox,
     /// The GIC or the timer interrupt the devicetree describes could not be set up.
     Interrupts(InterruptSetupError),
 }
@@ -52,6 +61,11 @@ impl fmt::Display for BootError {
             BootError::MemoryMap(e) => write!(f, "memory map: {e}"),
             BootError::Paging(e) => write!(f, "page tables: {e}"),
             BootError::Console(e) => write!(f, "console: {e}"),
+            BootError::MiniUart(e) => write!(f, "console: {e}"),
+            BootError::Mailbox(e) => write!(f, "RAM from the firmware: {e}"),
+            BootError::NoMailbox => f.write_str(
+                "rivet.memory=firmware, but the devicetree has no brcm,bcm2835-mbox to ask",
+            ),
             BootError::Interrupts(e) => write!(f, "interrupt controller: {e}"),
         }
     }

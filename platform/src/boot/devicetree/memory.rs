@@ -1,6 +1,7 @@
 //! From the devicetree's RAM and reservations to free frames and the kernel's page tables.
 //!
-//! Two maps are built from the `/memory` nodes:
+//! Two maps are built from the `/memory` nodes (or, where a Pi's DTB has none, the RAM its
+//! firmware reported through the mailbox):
 //!
 //! - *mapped*: all RAM minus page 0 (so a null pointer faults even where RAM starts at 0, as on a
 //!   Pi), minus the image (which `map_kernel_image` maps section by section, W^X, guard page
@@ -29,9 +30,11 @@ pub struct Memory {
 }
 
 /// Builds the memory maps and the page tables for `machine`, whose devicetree blob lies at `dtb`.
+/// `firmware_ram` is RAM the firmware reported (a Pi's mailbox), used instead of the tree's;
 /// `devices` are MMIO ranges to map as Device memory.
 pub fn build(
     machine: &Machine<'_>,
+    firmware_ram: Option<PhysRange>,
     dtb: PhysRange,
     devices: &[PhysRange],
 ) -> Result<Memory, BootError> {
@@ -42,7 +45,8 @@ pub fn build(
     }
 
     let mut mapped = MemoryMap::new();
-    for (ram, _) in machine.ram.iter() {
+    let from_tree = machine.ram.iter().map(|(ram, _)| ram).filter(|_| firmware_ram.is_none());
+    for ram in from_tree.chain(firmware_ram) {
         // RAM beyond the identity map's reach is left out rather than refused.
         let reachable = PhysRange::new(ram.start, ram.end.min(ADDRESS_LIMIT));
         if reachable.start < reachable.end {
