@@ -118,6 +118,7 @@ pub fn prepare(
         let merged = merge_overlay(&base, &overlay, &|name| match name {
             "image_size" => Some(format!("{image_size:#x}")),
             "cmdline" => Some(dts_string(&launch.cmdline)),
+            "smp" => Some(launch.smp.unwrap_or(machine.smp).to_string()),
             other => machine.var(other, accel).map(str::to_owned),
         })
         .map_err(|e| Error::Usage(format!("{}: {e}", overlay_path.display())))?;

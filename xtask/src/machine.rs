@@ -186,8 +186,8 @@ fn all_arch() -> String {
 pub struct DtbSpec {
     /// QEMU arguments whose machine's tree to dump (placeholders as in `args`, but no `{dtb}`).
     pub args: Vec<String>,
-    /// DTS fragment in `targets/machines/`; placeholders `${image_size}` (hex), `${cmdline}`
-    /// (escaped for a DTS string) and `${NAME}` for `vars`.
+    /// DTS fragment in `targets/machines/`; placeholders `${image_size}` (hex), `${smp}`,
+    /// `${cmdline}` (escaped for a DTS string) and `${NAME}` for `vars`.
     pub overlay: String,
 }
 

@@ -68,6 +68,8 @@ const ENABLE_GROUPS: u32 = 0b11;
 
 /// GICC_IAR bits 9:0: the interrupt ID (bits 12:10 name the CPU that sent an SGI).
 const IAR_INTID: u32 = 0x3ff;
+/// INTIDs 0-15 are SGIs, 16-31 PPIs, 32 and up SPIs.
+const FIRST_PPI: u32 = 16;
 
 /// A GICv2 seen from the boot core.
 pub struct GicV2 {
@@ -192,13 +194,27 @@ impl InterruptController for GicV2 {
         Ok(())
     }
 
+    /// An SGI is ended here, at once: GICC_EOIR must get back the whole GICC_IAR value,
+    /// source CPU (bits 12:10) included, or the write ends nothing and the SGI stays active —
+    /// every later SGI from that core is then lost. The handler (a wake-up) does not mind
+    /// running after the end of the interrupt; Linux ends SGIs the same way.
     fn claim(&self) -> Option<Irq> {
-        let intid = self.cpu.GICC_IAR.get() & IAR_INTID;
-        (!SPECIAL_INTIDS.contains(&intid)).then_some(Irq(intid))
+        let iar = self.cpu.GICC_IAR.get();
+        let intid = iar & IAR_INTID;
+        if SPECIAL_INTIDS.contains(&intid) {
+            return None;
+        }
+        if intid < FIRST_PPI {
+            self.cpu.GICC_EOIR.set(iar);
+        }
+        Some(Irq(intid))
     }
 
+    /// Ends a PPI or SPI (their GICC_IAR value is the bare INTID); SGIs were ended by `claim`.
     fn complete(&self, irq: Irq) {
-        self.cpu.GICC_EOIR.set(irq.0);
+        if irq.0 >= FIRST_PPI {
+            self.cpu.GICC_EOIR.set(irq.0);
+        }
     }
 }
 
@@ -250,6 +266,25 @@ mod tests {
         gic.complete(Irq(27));
         // SAFETY: as above.
         assert_eq!(unsafe { c.as_ptr().add(4).read_volatile() }, 27, "GICC_EOIR");
+    }
+
+    #[test]
+    fn an_sgi_is_ended_with_its_source_cpu() {
+        let (d, c) = fake();
+        d[1] = 2;
+        c[3] = 0x0000_0c01; // GICC_IAR: SGI 1 from CPU 3
+        let (d, c) = (d.as_mut_ptr(), c.as_mut_ptr());
+        // SAFETY: as in `init_enable_claim_complete`.
+        let gic = unsafe { GicV2::new(d.cast(), c.cast()) };
+        assert_eq!(gic.claim(), Some(Irq(1)));
+        // SAFETY: as above; the driver is done writing.
+        let eoir = unsafe { c.add(4).read_volatile() };
+        assert_eq!(eoir, 0x0c01, "GICC_EOIR gets the source CPU back, at claim");
+        // SAFETY: as above.
+        unsafe { c.add(4).write_volatile(0) };
+        gic.complete(Irq(1));
+        // SAFETY: as above.
+        assert_eq!(unsafe { c.add(4).read_volatile() }, 0, "no second end for the SGI");
     }
 
     #[test]
