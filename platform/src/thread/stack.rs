@@ -7,8 +7,11 @@
 //! well. A stack is never unmapped: a finished thread's slot is kept for the next thread of the
 //! same size, so no TLB shootdown is ever needed.
 //!
-//! Under Xen PV the kernel cannot change its page tables yet (no `mmu_update` path): stacks are
-//! plain heap blocks without a guard page, a known gap.
+//! Under Xen PV the kernel cannot build new mappings yet (no `mmu_update`-backed page tables),
+//! but it can take one page away: there a stack is a heap block one page larger, whose lowest
+//! page the boot environment unmaps ([`GuardHooks`]) and maps back when the stack is released.
+//! An overflow then faults instead of overwriting the heap (a PV guest cannot report that fault:
+//! Xen crashes the domain, which is still no silent corruption).
 
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -19,11 +22,38 @@ use rivet_core::memory::paging::{Attributes, PageTable, PagingError};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
 use rivet_core::sync::IrqMutex;
 
-/// A thread's stack: the usable range (16-aligned top), and whether it sits in the guarded
-/// region or on the heap.
+/// A thread's stack: the usable range (16-aligned top), and where it lives.
 pub(crate) struct Stack {
     range: Range<u64>,
-    guarded: bool,
+    kind: Kind,
+}
+
+/// Where a stack's memory comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A slot of the guarded region.
+    Region,
+    /// A heap block; `true` if its lowest page was unmapped as the guard (the block starts one
+    /// page below the stack).
+    Heap(bool),
+}
+
+/// How a boot environment without page-table access fences a heap stack: `unmap` takes the page
+/// at an address away (returns whether it did), `remap` puts it back.
+#[derive(Clone, Copy)]
+pub(crate) struct GuardHooks {
+    /// Unmaps the page at the address (a heap page), flushing every core's TLB.
+    pub unmap: fn(u64) -> bool,
+    /// Maps the page back, read-write, as the heap had it; `false` if it could not (the stack's
+    /// block is then never returned to the heap: better a leak than a hole in it).
+    pub remap: fn(u64) -> bool,
+}
+
+static GUARD_HOOKS: spin::Once<GuardHooks> = spin::Once::new();
+
+/// Installs the guard hooks heap stacks use (Xen PV). Only the first call takes effect.
+pub(crate) fn set_guard_hooks(hooks: GuardHooks) {
+    GUARD_HOOKS.call_once(|| hooks);
 }
 
 impl Stack {
@@ -98,17 +128,13 @@ pub(crate) fn allocate(size: usize) -> Result<Stack, StackError> {
     let size = (size as u64).div_ceil(PAGE_SIZE).max(2) * PAGE_SIZE;
     let mut region = REGION.lock();
     let Some(region) = region.as_mut() else {
-        let layout = heap_layout(size)?;
-        // SAFETY: the layout has a non-zero size.
-        let start = unsafe { alloc::alloc::alloc(layout) } as u64;
-        if start == 0 {
-            return Err(StackError::OutOfMemory);
-        }
-        return Ok(Stack { range: start..start + size, guarded: false });
+        // The heap's lock is not taken under the region's: allocate after releasing it.
+        drop(region);
+        return allocate_on_heap(size);
     };
     if let Some(index) = region.free.iter().position(|slot| slot.end - slot.start == size) {
         let range = region.free.swap_remove(index);
-        return Ok(Stack { range, guarded: true });
+        return Ok(Stack { range, kind: Kind::Region });
     }
     // The guard page first, then the stack.
     let start = region.next + PAGE_SIZE;
@@ -125,21 +151,52 @@ pub(crate) fn allocate(size: usize) -> Result<Stack, StackError> {
         }
     })?;
     region.next = end;
-    Ok(Stack { range: start..end, guarded: true })
+    Ok(Stack { range: start..end, kind: Kind::Region })
+}
+
+/// A stack from the heap, one page larger with the lowest page unmapped where the boot
+/// environment can (see [`GuardHooks`]).
+fn allocate_on_heap(size: u64) -> Result<Stack, StackError> {
+    let hooks = GUARD_HOOKS.get().copied();
+    let block = size + if hooks.is_some() { PAGE_SIZE } else { 0 };
+    let layout = heap_layout(block)?;
+    // SAFETY: the layout has a non-zero size.
+    let start = unsafe { alloc::alloc::alloc(layout) } as u64;
+    if start == 0 {
+        return Err(StackError::OutOfMemory);
+    }
+    let end = start + block;
+    match hooks {
+        Some(hooks) if (hooks.unmap)(start) => {
+            Ok(Stack { range: start + PAGE_SIZE..end, kind: Kind::Heap(true) })
+        }
+        // The hook refused: the whole block is the stack, unguarded.
+        _ => Ok(Stack { range: start..end, kind: Kind::Heap(false) }),
+    }
 }
 
 /// Gives a stack back once no thread runs on it.
 pub(crate) fn release(stack: Stack) {
-    if stack.guarded {
-        if let Some(region) = REGION.lock().as_mut() {
-            region.free.push(stack.range);
+    let start = match stack.kind {
+        Kind::Region => {
+            if let Some(region) = REGION.lock().as_mut() {
+                region.free.push(stack.range);
+            }
+            return;
         }
-        return;
-    }
-    let size = stack.range.end - stack.range.start;
-    if let Ok(layout) = heap_layout(size) {
-        // SAFETY: a heap stack was allocated by `allocate` with this same layout.
-        unsafe { alloc::alloc::dealloc(stack.range.start as *mut u8, layout) };
+        Kind::Heap(false) => stack.range.start,
+        Kind::Heap(true) => {
+            let guard = stack.range.start - PAGE_SIZE;
+            if !GUARD_HOOKS.get().is_some_and(|hooks| (hooks.remap)(guard)) {
+                return;
+            }
+            guard
+        }
+    };
+    if let Ok(layout) = heap_layout(stack.range.end - start) {
+        // SAFETY: a heap stack's block starts at `start` and was allocated by `allocate_on_heap`
+        // with this same layout; its guard page (if any) is mapped again.
+        unsafe { alloc::alloc::dealloc(start as *mut u8, layout) };
     }
 }
 

@@ -41,6 +41,7 @@
 //! `sleep` busy-waits on the TSC, as before events were wired.
 
 mod events;
+mod guard;
 mod memory;
 mod smp;
 mod timer;
@@ -109,6 +110,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     }
     // Only takes effect if `init_events` installed no alarm.
     rivet_core::time::set_alarm(&NO_ALARM, core::hint::spin_loop);
+    guard::install();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
