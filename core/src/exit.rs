@@ -1,7 +1,7 @@
 //! Exit codes the kernel itself reports, beside the application's own.
 //!
 //! An application's `main` returns its code (0 to 127 reach the host unchanged on every
-//! platform). The kernel reserves three codes for ends the application did not choose; the host
+//! platform). The kernel reserves four codes for ends the application did not choose; the host
 //! tool (`cargo xtask run`) and the boot tests rely on them.
 
 /// The application returned normally with success.
@@ -13,6 +13,9 @@ pub const CPU_EXCEPTION: i32 = 102;
 /// The boot handed over something unusable: a broken DTB or start info, a bad command line, no
 /// usable memory.
 pub const BAD_BOOT_INPUT: i32 = 103;
+/// [`reboot`] was asked for, but the platform has no way to reset the machine (no reboot
+/// handler installed): the run ends with this code instead.
+pub const NO_REBOOT: i32 = 104;
 
 static EXIT_HANDLER: spin::Once<fn(i32) -> !> = spin::Once::new();
 
@@ -36,6 +39,29 @@ pub fn exit(code: i32) -> ! {
     loop {
         core::hint::spin_loop();
     }
+}
+
+static REBOOT_HANDLER: spin::Once<fn() -> !> = spin::Once::new();
+
+/// Installs the platform's way of resetting the machine (PSCI SYSTEM_RESET, a reset port, a
+/// hypervisor reboot). Only the first call takes effect.
+pub fn set_reboot_handler(handler: fn() -> !) {
+    REBOOT_HANDLER.call_once(|| handler);
+}
+
+/// Resets the machine through the platform's reboot handler.
+///
+/// Without one (a platform that cannot reset, or before it is up) this says so on the console
+/// and ends the run through [`exit`] with [`NO_REBOOT`]: a reboot request never hangs.
+pub fn reboot() -> ! {
+    if let Some(handler) = REBOOT_HANDLER.get() {
+        handler()
+    }
+    crate::console::print_emergency(format_args!(
+        "rivet: reboot asked for, but the platform installed no reboot handler; ending the run \
+         with code {NO_REBOOT}\n"
+    ));
+    exit(NO_REBOOT)
 }
 
 static RUNNING_CONTEXT: spin::Once<fn(&mut core::fmt::Formatter<'_>) -> core::fmt::Result> =
@@ -89,5 +115,19 @@ mod tests {
         assert_eq!(portable(300), 127);
         assert_eq!(portable(-1), 127);
         assert_eq!(portable(i32::MIN), 127);
+    }
+
+    /// An exit handler for the host: unwinds with the code, so the test can catch it.
+    fn exit_by_panicking(code: i32) -> ! {
+        std::panic::panic_any(code)
+    }
+
+    #[test]
+    fn reboot_without_a_handler_exits_with_no_reboot() {
+        // The only test in this crate that installs handlers (they are process-wide `Once`s).
+        set_exit_handler(exit_by_panicking);
+        let ended = std::panic::catch_unwind(|| reboot()).unwrap_err();
+        assert_eq!(ended.downcast_ref::<i32>(), Some(&NO_REBOOT));
+        assert!((0..=MAX_PORTABLE).contains(&NO_REBOOT));
     }
 }

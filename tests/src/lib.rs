@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use xtask::image::{self, Output, Profile};
-use xtask::machine::{ImageFormat, LaunchSettings, Machine};
+use xtask::machine::{ExitConvention, ImageFormat, LaunchSettings, Machine};
 use xtask::qemu::{self, Boot, Outcome};
 use xtask::{cmdline, Workspace};
 
@@ -39,8 +39,14 @@ pub struct Scenario {
     pub smp: Option<u32>,
     /// A command line passed verbatim instead of `params -- args` (for malformed lines).
     pub raw_cmdline: Option<&'static str>,
-    /// The exit code the boot must end with.
+    /// The exit code the boot must end with (ignored when `reset` is set).
     pub exit_code: u8,
+    /// The boot must end in a machine reset (`rivet::process::reboot`), not an exit code. A reset
+    /// ends a `-no-reboot` QEMU with status 0: where exit codes come through isa-debug-exit that
+    /// is [`Outcome::GuestReset`], unlike every exit code; where they come directly
+    /// (semihosting) it reads as exit code 0, so there the console must also show one of the
+    /// kernel's [`RESET_ANNOUNCEMENTS`] (the application never exits, so no `exit(0)` follows).
+    pub reset: bool,
     /// Patterns that must match console lines in this order (other lines may come between).
     pub in_order: &'static [&'static str],
     /// Patterns that must each match some console line, anywhere.
@@ -57,6 +63,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &["Hello from Rivet on {platform}"],
         anywhere: &[],
     },
@@ -68,6 +75,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "Hello from Rivet on {platform}",
             "one",
@@ -85,6 +93,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "*boot: first instruction to main took *us*",
             "Hello from Rivet on {platform}",
@@ -100,6 +109,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 42,
+        reset: false,
         in_order: &["exiting with 42"],
         anywhere: &[],
     },
@@ -111,6 +121,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &["exiting with 0"],
         anywhere: &[],
     },
@@ -122,6 +133,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 101,
+        reset: false,
         in_order: &["*panicked at examples/panic.rs:*", "*backtrace:*", "*#0 0x*"],
         anywhere: &["*deliberate panic: the answer is 42*"],
     },
@@ -133,6 +145,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 102,
+        reset: false,
         in_order: &[],
         anywhere: &["*CPU exception: *", "*fault address: 0x0000000000000000*"],
     },
@@ -144,6 +157,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 102,
+        reset: false,
         in_order: &[],
         anywhere: &["*stack overflow*"],
     },
@@ -155,6 +169,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "threads: {cores} cores",
             "mutex: total 40000",
@@ -179,6 +194,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "preempt: 3 threads finished beside a spinning one in * ms",
             "preempt: ok",
@@ -196,6 +212,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: Some(2),
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "threads: {cores} cores",
             "mutex: total 40000",
@@ -218,6 +235,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: Some(4),
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "threads: {cores} cores",
             "mutex: total 40000",
@@ -239,6 +257,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 102,
+        reset: false,
         in_order: &[
             "*stack overflow: the thread's stack ran into its guard page*",
             "in thread 'deep-recursion' (id *) on core *",
@@ -253,6 +272,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &["slept * us for 100000 us asked", "timer interrupts: *", "sleep ok"],
         anywhere: &[],
     },
@@ -266,6 +286,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "wall clock: 20*-*-* *:*:* UTC (source: *)",
             "wall clock advanced * us over a 100000 us sleep",
@@ -283,6 +304,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
         anywhere: &[],
     },
@@ -295,6 +317,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: Some(2),
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
         anywhere: &[],
     },
@@ -306,6 +329,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: Some("a 'never closed"),
         exit_code: 103,
+        reset: false,
         in_order: &["*quote at byte * is never closed*"],
         anywhere: &[],
     },
@@ -317,6 +341,7 @@ pub const SCENARIOS: &[Scenario] = &[
         smp: None,
         raw_cmdline: None,
         exit_code: 0,
+        reset: false,
         in_order: &[
             "heap: *verified",
             "*allocation beyond memory failed cleanly*",
@@ -324,7 +349,26 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         anywhere: &[],
     },
+    // `rivet::process::reboot()`: a reset, told apart from `exit(0)` (see `Scenario::reset`).
+    Scenario {
+        name: "reboot",
+        example: "reboot",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: true,
+        in_order: &["rebooting"],
+        anywhere: &[],
+    },
 ];
+
+/// The lines the aarch64 kernel prints just before it resets the machine (`platform/src/boot/
+/// shutdown.rs`): on machines whose exit status cannot tell a reset from `exit(0)`, the evidence
+/// of a [`Scenario::reset`] boot.
+pub const RESET_ANNOUNCEMENTS: &[&str] =
+    &["*rivet: reboot: PSCI SYSTEM_RESET", "*rivet: reboot: BCM2835 watchdog, boot partition 0"];
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
 pub fn glob(pattern: &str, text: &str) -> bool {
@@ -375,14 +419,36 @@ pub fn check_console(
     Ok(())
 }
 
-/// Checks a whole boot: exit code first, then the console.
+/// Checks a whole boot: exit code (or reset) first, then the console. `exit` is how the
+/// machine's QEMU carries exit codes, which decides what a reset looks like.
 pub fn check(
     scenario: &Scenario,
     platform: &str,
     cores: u32,
+    exit: ExitConvention,
     outcome: &Outcome,
     console: &str,
 ) -> Result<(), String> {
+    if scenario.reset {
+        return match (exit, outcome) {
+            (ExitConvention::IsaDebugExit, Outcome::GuestReset) => {
+                check_console(scenario, platform, cores, console)
+            }
+            (ExitConvention::Direct, Outcome::Exited(0)) => {
+                let announced = console
+                    .lines()
+                    .map(str::trim_end)
+                    .any(|line| RESET_ANNOUNCEMENTS.iter().any(|pattern| glob(pattern, line)));
+                if !announced {
+                    return Err("exit code 0 but no reset announcement (`rivet: reboot: …`) on \
+                                the console: an exit, not a reset"
+                        .into());
+                }
+                check_console(scenario, platform, cores, console)
+            }
+            (_, other) => Err(format!("expected a guest reset, got: {}", other.describe())),
+        };
+    }
     match outcome {
         Outcome::Exited(code) if *code == scenario.exit_code => {
             check_console(scenario, platform, cores, console)
@@ -463,6 +529,7 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         scenario,
         &machine.test.platform,
         cores,
+        machine.exit,
         &report.outcome,
         &machine.test.strip_prefix(&report.console),
     )
@@ -510,11 +577,44 @@ mod tests {
         assert!(check_console(hello, "x86_64/pvh", 1, swapped).unwrap_err().contains("not after"));
         let panic = scenario("panic");
         let console = "panicked at examples/panic.rs:9:5:\ndeliberate panic: the answer is 42\nbacktrace:\n  #0 0xffffffff80001234\n";
-        assert_eq!(check(panic, "p", 1, &Outcome::Exited(101), console), Ok(()));
-        assert!(check(panic, "p", 1, &Outcome::Exited(102), console)
+        let isa = ExitConvention::IsaDebugExit;
+        assert_eq!(check(panic, "p", 1, isa, &Outcome::Exited(101), console), Ok(()));
+        assert!(check(panic, "p", 1, isa, &Outcome::Exited(102), console)
             .unwrap_err()
             .contains("expected exit code 101"));
-        assert!(check(panic, "p", 1, &Outcome::GuestReset, console).unwrap_err().contains("reset"));
+        assert!(check(panic, "p", 1, isa, &Outcome::GuestReset, console)
+            .unwrap_err()
+            .contains("reset"));
+    }
+
+    #[test]
+    fn reboot_must_end_in_a_reset() {
+        let reboot = scenario("reboot");
+        let (isa, direct) = (ExitConvention::IsaDebugExit, ExitConvention::Direct);
+        let plain = "rebooting\n";
+        // isa-debug-exit: status 0 is a reset, unlike any exit code.
+        assert_eq!(check(reboot, "p", 1, isa, &Outcome::GuestReset, plain), Ok(()));
+        assert!(check(reboot, "p", 1, isa, &Outcome::Exited(0), plain)
+            .unwrap_err()
+            .contains("expected a guest reset"));
+        assert!(check(reboot, "p", 1, isa, &Outcome::Exited(104), plain).is_err());
+        // Direct: status 0 only with the kernel's announcement of the reset.
+        let psci = "rebooting\r\nrivet: reboot: PSCI SYSTEM_RESET\n";
+        let watchdog = "(XEN) rebooting\nrivet: reboot: BCM2835 watchdog, boot partition 0\n";
+        assert_eq!(check(reboot, "p", 1, direct, &Outcome::Exited(0), psci), Ok(()));
+        assert!(check(reboot, "p", 1, direct, &Outcome::Exited(0), watchdog).is_err());
+        let watchdog = "rebooting\nrivet: reboot: BCM2835 watchdog, boot partition 0\n";
+        assert_eq!(check(reboot, "p", 1, direct, &Outcome::Exited(0), watchdog), Ok(()));
+        assert!(check(reboot, "p", 1, direct, &Outcome::Exited(0), plain)
+            .unwrap_err()
+            .contains("no reset announcement"));
+        let refused = "rebooting\nrivet: reboot: PSCI SYSTEM_RESET refused (status -1)\n";
+        assert!(check(reboot, "p", 1, direct, &Outcome::Exited(0), refused).is_err());
+        assert!(check(reboot, "p", 1, direct, &Outcome::Exited(104), psci).is_err());
+        assert!(check(reboot, "p", 1, direct, &Outcome::TimedOut(Duration::ZERO), psci).is_err());
+        // Every other scenario still wants its exit code.
+        let hello = scenario("hello");
+        assert!(check(hello, "x86_64/pvh", 1, isa, &Outcome::GuestReset, "").is_err());
     }
 
     #[test]

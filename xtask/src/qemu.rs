@@ -79,6 +79,7 @@ pub fn meaning(code: u8) -> &'static str {
         101 => " (Rust panic)",
         102 => " (CPU exception)",
         103 => " (bad boot input)",
+        104 => " (reboot asked for, but the platform has no way to reset)",
         _ => "",
     }
 }

@@ -124,6 +124,14 @@ fn call_with(conduit: Conduit, function: u32, arguments: [u64; 3]) -> i64 {
     x0 as i64
 }
 
+/// PSCI 0.2+ function ID of SYSTEM_RESET (SMC32 calling convention).
+pub const SYSTEM_RESET: u32 = 0x8400_0009;
+
+/// Resets the machine. Returns only if the firmware refused, with its PSCI status.
+pub fn system_reset(conduit: Conduit) -> i64 {
+    call(conduit, SYSTEM_RESET)
+}
+
 /// Powers the machine off. Returns only if the firmware refused, with its PSCI status (for
 /// example -1, NOT_SUPPORTED).
 pub fn system_off(conduit: Conduit) -> i64 {

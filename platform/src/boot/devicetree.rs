@@ -163,6 +163,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     let uart = UART.call_once(|| uart);
     rivet_core::console::set_console(uart);
     rivet_core::exit::set_exit_handler(power_off);
+    rivet_core::exit::set_reboot_handler(reboot);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
     interrupts::early_logger(machine.bootargs);
     if let Some((ram, reply)) = firmware_ram {
@@ -230,4 +231,13 @@ fn power_off(code: i32) -> ! {
         uart.flush();
     }
     shutdown::power_off(code)
+}
+
+/// The platform's reboot handler: [`shutdown::reboot`], flushing the console before the reset.
+fn reboot() -> ! {
+    shutdown::reboot(|| {
+        if let Some(uart) = UART.get() {
+            uart.flush();
+        }
+    })
 }

@@ -3,7 +3,9 @@
 //! The order is what carries the most information first: semihosting (QEMU or a debugger: the
 //! exit code reaches the host), then PSCI `SYSTEM_OFF` (firmware or hypervisor: no code), then a
 //! Raspberry Pi's power-management watchdog (no PSCI on a Pi; no code either), then halting the
-//! core. The conduit and the watchdog are kept in atomics set by plain stores, so they can be
+//! core. A reboot ([`reboot`]) skips semihosting (it cannot reset) and otherwise goes the same
+//! way: PSCI `SYSTEM_RESET`, the watchdog with the normal boot partition, a halt with a message.
+//! The conduit and the watchdog are kept in atomics set by plain stores, so they can be
 //! recorded while the MMU is still off (exclusive accesses are not guaranteed on Device memory).
 
 use core::fmt::{Display, Write};
@@ -53,6 +55,41 @@ pub(crate) fn power_off(code: i32) -> ! {
         // reachable as it is with the MMU off), and driven by nothing else (obligation 1).
         unsafe { super::devicetree::watchdog::power_off(watchdog) };
     }
+    rivet_arch::cpu::halt_forever()
+}
+
+/// Resets the machine by the first way that works: PSCI SYSTEM_RESET, then a Raspberry Pi's
+/// watchdog with boot partition 0, then a message and a halted core. Each way is announced on
+/// the console first (`rivet: reboot: …`), then `flush` (the caller's UART) runs: under QEMU with
+/// `-no-reboot` that line is what tells a reset from `exit(0)`, as both end QEMU with status 0.
+pub(crate) fn reboot(flush: impl Fn()) -> ! {
+    let conduit = match PSCI.load(Ordering::Relaxed) {
+        1 => Some(Conduit::Hvc),
+        2 => Some(Conduit::Smc),
+        _ => None,
+    };
+    if let Some(conduit) = conduit {
+        rivet_core::console::print_emergency(format_args!("rivet: reboot: PSCI SYSTEM_RESET\n"));
+        flush();
+        let status = rivet_arch::psci::system_reset(conduit);
+        rivet_core::console::print_emergency(format_args!(
+            "rivet: reboot: PSCI SYSTEM_RESET refused (status {status})\n"
+        ));
+    }
+    let watchdog = WATCHDOG.load(Ordering::Relaxed);
+    if watchdog != 0 {
+        rivet_core::console::print_emergency(format_args!(
+            "rivet: reboot: BCM2835 watchdog, boot partition 0\n"
+        ));
+        flush();
+        // SAFETY: as in `power_off`: the DTB's `brcm,bcm2835-pm-wdt` block, mapped as Device
+        // memory, driven by nothing else (obligation 1).
+        unsafe { super::devicetree::watchdog::restart(watchdog) };
+    }
+    rivet_core::console::print_emergency(format_args!(
+        "rivet: reboot: no PSCI and no watchdog reset this machine; halting\n"
+    ));
+    flush();
     rivet_arch::cpu::halt_forever()
 }
 

@@ -249,6 +249,7 @@ extern "C" fn rivet_uefi_continue(_argument: u64, entry_ticks: u64) -> ! {
     uart.write_bytes(b"\r\n");
     rivet_core::console::set_console(uart);
     rivet_core::exit::set_exit_handler(power_off);
+    rivet_core::exit::set_reboot_handler(reboot);
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
     interrupts::early_logger(handover.command_line);
     rtc::record(entry_ticks);
@@ -315,4 +316,16 @@ fn power_off(code: i32) -> ! {
         uart.flush();
     }
     shutdown::power_off(code)
+}
+
+/// The platform's reboot handler: [`shutdown::reboot`] (PSCI SYSTEM_RESET from the FADT),
+/// flushing the console before the reset. Not ResetSystem(EfiResetCold): after ExitBootServices the
+/// runtime services would need their regions mapped and the system table kept, and AAVMF's
+/// ResetSystem is itself PSCI SYSTEM_RESET.
+fn reboot() -> ! {
+    shutdown::reboot(|| {
+        if let Some(uart) = UART.get() {
+            uart.flush();
+        }
+    })
 }

@@ -30,6 +30,7 @@
 mod apic;
 mod ioapic;
 mod pit;
+mod reset;
 mod rtc;
 mod smp;
 mod start_info;
@@ -79,6 +80,7 @@ const EXIT_GRACE_TICKS: u64 = 1 << 28;
 pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
     install_console();
     rivet_core::exit::set_exit_handler(exit_via_debug_port);
+    rivet_core::exit::set_reboot_handler(reset::reboot);
     rivet_arch::trap::init();
     rivet_core::time::set_clock(&rivet_arch::time::COUNTER);
 

@@ -79,6 +79,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     rivet_arch::percpu::init(0);
     set_console(&XenConsole);
     rivet_core::exit::set_exit_handler(exit);
+    rivet_core::exit::set_reboot_handler(reboot);
     install_trap_table();
     rivet_core::time::set_clock(&CLOCK);
 
@@ -177,6 +178,22 @@ fn exit(code: i32) -> ! {
          domain down ({name})\n"
     ));
     let shutdown = SchedShutdown { reason };
+    loop {
+        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
+        // which nothing of this program runs (obligation 2).
+        unsafe {
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
+        }
+    }
+}
+
+/// The reboot handler: `SCHEDOP_shutdown` with `SHUTDOWN_reboot`. For dom0 Xen resets the
+/// machine (a `-no-reboot` QEMU exits with status 0, a guest reset to the host tool); a domU is
+/// restarted or destroyed as its toolstack decides.
+fn reboot() -> ! {
+    print_emergency(format_args!("rivet: asking Xen to reboot the domain\n"));
+    let shutdown = SchedShutdown { reason: hc::SHUTDOWN_REBOOT };
     loop {
         // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
         // which nothing of this program runs (obligation 2).
