@@ -225,6 +225,30 @@ impl<'a> Table<'a> {
         Error::BadTable { signature: self.signature, address: self.address, problem }
     }
 
+    /// Calls `visit` with the type and bytes of each MADT interrupt controller structure: from
+    /// byte 44, each opening with its type and length. A table too short for the fixed fields,
+    /// or an entry whose header or length does not fit, is refused before `visit` sees it.
+    fn for_each_madt_entry(&self, mut visit: impl FnMut(u8, &'a [u8]) -> Result<()>) -> Result<()> {
+        let mut at = 44;
+        if self.bytes.len() < at {
+            return Err(self.bad("too short for the MADT's fixed fields"));
+        }
+        while at < self.bytes.len() {
+            let (Some(&kind), Some(&length)) = (self.bytes.get(at), self.bytes.get(at + 1)) else {
+                return Err(self.bad("an entry's header runs past the table"));
+            };
+            let length = length as usize;
+            if length < 2 {
+                return Err(self.bad("an entry has a length under 2"));
+            }
+            let entry =
+                self.bytes.get(at..at + length).ok_or(self.bad("an entry runs past the table"))?;
+            visit(kind, entry)?;
+            at += length;
+        }
+        Ok(())
+    }
+
     /// A `u32` of the body at byte `at`, or the error "too short for `what`".
     fn u32(&self, at: usize, what: &'static str) -> Result<u32> {
         u32_at(self.bytes, at).ok_or(self.bad(what))
@@ -411,21 +435,8 @@ mod x86_madt {
 /// twice (as Local APIC and Local x2APIC) counted once.
 pub fn read_x86_madt<const N: usize>(madt: &Table<'_>) -> Result<X86Cores<N>> {
     let local_apic = madt.u32(36, "too short for the MADT's fixed fields")?;
-    if madt.bytes.len() < 44 {
-        return Err(madt.bad("too short for the MADT's fixed fields"));
-    }
     let mut cores = X86Cores { apic_ids: [0; N], count: 0, local_apic };
-    let mut at = 44;
-    while at < madt.bytes.len() {
-        let (Some(&kind), Some(&length)) = (madt.bytes.get(at), madt.bytes.get(at + 1)) else {
-            return Err(madt.bad("an entry's header runs past the table"));
-        };
-        let length = length as usize;
-        if length < 2 {
-            return Err(madt.bad("an entry has a length under 2"));
-        }
-        let entry =
-            madt.bytes.get(at..at + length).ok_or(madt.bad("an entry runs past the table"))?;
+    madt.for_each_madt_entry(|kind, entry| {
         let short = || madt.bad("an interrupt controller entry is shorter than its type needs");
         let core = match kind {
             x86_madt::LOCAL_APIC => {
@@ -448,8 +459,8 @@ pub fn read_x86_madt<const N: usize>(madt: &Table<'_>) -> Result<X86Cores<N>> {
                 cores.count += 1;
             }
         }
-        at += length;
-    }
+        Ok(())
+    })?;
     Ok(cores)
 }
 
@@ -546,20 +557,7 @@ mod madt {
 pub fn read_madt(madt: &Table<'_>) -> Result<Gic> {
     let mut gic = Gic::default();
     let mut distributor = false;
-    let mut at = 44;
-    if madt.bytes.len() < at {
-        return Err(madt.bad("too short for the MADT's fixed fields"));
-    }
-    while at < madt.bytes.len() {
-        let (Some(&kind), Some(&length)) = (madt.bytes.get(at), madt.bytes.get(at + 1)) else {
-            return Err(madt.bad("an entry's header runs past the table"));
-        };
-        let length = length as usize;
-        if length < 2 {
-            return Err(madt.bad("an entry has a length under 2"));
-        }
-        let entry =
-            madt.bytes.get(at..at + length).ok_or(madt.bad("an entry runs past the table"))?;
+    madt.for_each_madt_entry(|kind, entry| {
         let short = || madt.bad("an interrupt controller entry is shorter than its type needs");
         match kind {
             madt::GICC => {
@@ -596,8 +594,8 @@ pub fn read_madt(madt: &Table<'_>) -> Result<Gic> {
             }
             _ => {}
         }
-        at += length;
-    }
+        Ok(())
+    })?;
     if !distributor {
         return Err(Error::NoGic);
     }

@@ -37,20 +37,7 @@ const AFFINITY: u64 = 0xff_00ff_ffff;
 /// refused the same way.
 pub fn read_arm_cores<const N: usize>(madt: &Table<'_>) -> Result<ArmCores<N>> {
     let mut cores = ArmCores { mpidrs: [0; N], count: 0 };
-    let mut at = 44;
-    if madt.bytes.len() < at {
-        return Err(madt.bad("too short for the MADT's fixed fields"));
-    }
-    while at < madt.bytes.len() {
-        let (Some(&kind), Some(&length)) = (madt.bytes.get(at), madt.bytes.get(at + 1)) else {
-            return Err(madt.bad("an entry's header runs past the table"));
-        };
-        let length = length as usize;
-        if length < 2 {
-            return Err(madt.bad("an entry has a length under 2"));
-        }
-        let entry =
-            madt.bytes.get(at..at + length).ok_or(madt.bad("an entry runs past the table"))?;
+    madt.for_each_madt_entry(|kind, entry| {
         if kind == GICC {
             let short = || madt.bad("a GICC entry is too short for its MPIDR (ACPI 5.1+)");
             let flags = u32_at(entry, GICC_FLAGS).ok_or_else(short)?;
@@ -62,8 +49,8 @@ pub fn read_arm_cores<const N: usize>(madt: &Table<'_>) -> Result<ArmCores<N>> {
                 cores.count += 1;
             }
         }
-        at += length;
-    }
+        Ok(())
+    })?;
     Ok(cores)
 }
 

@@ -123,21 +123,8 @@ mod madt {
 
 /// MADT ("APIC"): the I/O APICs and the ISA interrupt source overrides.
 pub fn read_madt_interrupts(madt: &Table<'_>) -> Result<X86Interrupts> {
-    if madt.bytes.len() < 44 {
-        return Err(madt.bad("too short for the MADT's fixed fields"));
-    }
     let mut found = X86Interrupts::default();
-    let mut at = 44;
-    while at < madt.bytes.len() {
-        let (Some(&kind), Some(&length)) = (madt.bytes.get(at), madt.bytes.get(at + 1)) else {
-            return Err(madt.bad("an entry's header runs past the table"));
-        };
-        let length = length as usize;
-        if length < 2 {
-            return Err(madt.bad("an entry has a length under 2"));
-        }
-        let entry =
-            madt.bytes.get(at..at + length).ok_or(madt.bad("an entry runs past the table"))?;
+    madt.for_each_madt_entry(|kind, entry| {
         let short = || madt.bad("an interrupt controller entry is shorter than its type needs");
         match kind {
             madt::IO_APIC => {
@@ -157,8 +144,8 @@ pub fn read_madt_interrupts(madt: &Table<'_>) -> Result<X86Interrupts> {
             }
             _ => {}
         }
-        at += length;
-    }
+        Ok(())
+    })?;
     Ok(found)
 }
 
