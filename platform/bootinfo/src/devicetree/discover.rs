@@ -504,14 +504,8 @@ impl<'a> Walk<'a, '_> {
         }
         let uart = UARTS.iter().find(|(c, _)| list_contains(node.compatible, c));
         if let (true, Some(&(_, kind))) = (enabled, uart) {
-            let first = reg(node)?.next().ok_or(Error::BadProperty {
-                node: printable(node.name),
-                property: "reg",
-                problem: "empty",
-            })??;
-            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
             // A UART no bus maps into the CPU's address space cannot be the console: skipped.
-            if let Some(base) = translate(first, ancestors, printable(node.name))? {
+            if let Some(base) = first_reg_address(node, open)? {
                 if let Some(slot) = self.uarts.iter_mut().find(|u| u.is_none()) {
                     *slot = Some(Uart { base, kind, offset: node.offset });
                 }
@@ -547,15 +541,8 @@ impl<'a> Walk<'a, '_> {
             && self.machine.bcm2836_local.is_none()
             && list_contains(node.compatible, BCM2836_LOCAL)
         {
-            let name = printable(node.name);
-            let first = reg(node)?.next().ok_or(Error::BadProperty {
-                node: name,
-                property: "reg",
-                problem: "empty",
-            })??;
-            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
-            let base = translate(first, ancestors, name)?.ok_or(Error::BadProperty {
-                node: name,
+            let base = first_reg_address(node, open)?.ok_or(Error::BadProperty {
+                node: printable(node.name),
                 property: "reg",
                 problem: "not mapped into the CPU's address space",
             })?;
@@ -569,32 +556,14 @@ impl<'a> Walk<'a, '_> {
         }
         if enabled && self.machine.watchdog.is_none() && list_contains(node.compatible, BCM2835_PM)
         {
-            let first = reg(node)?.next().ok_or(Error::BadProperty {
-                node: printable(node.name),
-                property: "reg",
-                problem: "empty",
-            })??;
-            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
-            self.machine.watchdog = translate(first, ancestors, printable(node.name))?;
+            self.machine.watchdog = first_reg_address(node, open)?;
         }
         if enabled && self.machine.mailbox.is_none() && list_contains(node.compatible, BCM2835_MBOX)
         {
-            let first = reg(node)?.next().ok_or(Error::BadProperty {
-                node: printable(node.name),
-                property: "reg",
-                problem: "empty",
-            })??;
-            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
-            self.machine.mailbox = translate(first, ancestors, printable(node.name))?;
+            self.machine.mailbox = first_reg_address(node, open)?;
         }
         if enabled && self.machine.rtc.is_none() && list_contains(node.compatible, PL031) {
-            let first = reg(node)?.next().ok_or(Error::BadProperty {
-                node: printable(node.name),
-                property: "reg",
-                problem: "empty",
-            })??;
-            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
-            self.machine.rtc = translate(first, ancestors, printable(node.name))?;
+            self.machine.rtc = first_reg_address(node, open)?;
         }
         Ok(())
     }
@@ -715,6 +684,19 @@ fn local_virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> 
 /// The CPU physical address of a device whose first `reg` entry is `range`, through the `ranges`
 /// of each bus in `ancestors` (root first, the device's parent last); `None` if a bus does not
 /// map it. `node` names the device in errors.
+/// The CPU address of `node`'s first `reg` entry, translated through the buses above it (`open`
+/// holds every node open above it, the root first); `None` if no bus maps it into the CPU's
+/// address space. An empty `reg` is an error.
+fn first_reg_address<'a>(node: &Node<'a>, open: &[Bus<'a>]) -> Result<'a, Option<u64>> {
+    let first = reg(node)?.next().ok_or(Error::BadProperty {
+        node: printable(node.name),
+        property: "reg",
+        problem: "empty",
+    })??;
+    let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+    translate(first, ancestors, printable(node.name))
+}
+
 fn translate<'a>(
     range: PhysRange,
     ancestors: &[Bus<'a>],
