@@ -3,61 +3,12 @@
 //! each a clear error, and 20,000 mutations that must never panic.
 
 use rivet_bootinfo::acpi::{
-    self, Console, Ecam, Error, Gic, Memory, Psci, Signature, Timer, UartKind, SPCR_16550_GAS,
-    SPCR_PL011,
+    self, Console, Ecam, Error, Gic, Psci, Signature, Timer, UartKind, SPCR_16550_GAS, SPCR_PL011,
 };
-use std::collections::BTreeMap;
 
-/// Physical memory made of byte vectors at addresses; anything else is unreadable.
-#[derive(Clone, Default)]
-struct FakeMemory {
-    regions: BTreeMap<u64, Vec<u8>>,
-}
+mod common;
 
-impl FakeMemory {
-    /// Reads a fixture: one `ADDRESS HEX` line per table, the RSDP first (see fixtures/acpi).
-    fn fixture(text: &str) -> (Self, u64) {
-        let mut memory = FakeMemory::default();
-        let mut rsdp = None;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let (address, hex) = line.trim().split_once(' ').expect("ADDRESS HEX");
-            let address = u64::from_str_radix(address, 16).unwrap();
-            let bytes = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect();
-            rsdp.get_or_insert(address);
-            memory.regions.insert(address, bytes);
-        }
-        (memory, rsdp.expect("an empty fixture"))
-    }
-
-    /// The table whose signature is `signature`, to break.
-    fn table_mut(&mut self, signature: &[u8; 4]) -> (u64, &mut Vec<u8>) {
-        let (&address, bytes) = self
-            .regions
-            .iter_mut()
-            .find(|(_, bytes)| bytes.get(..4) == Some(signature.as_slice()))
-            .expect("no such table in the fixture");
-        (address, bytes)
-    }
-
-    /// Re-computes the checksum of the table with `signature` (byte 9) after an edit.
-    fn fix_checksum(&mut self, signature: &[u8; 4]) {
-        let (_, bytes) = self.table_mut(signature);
-        bytes[9] = 0;
-        let sum = bytes.iter().fold(0u8, |s, &b| s.wrapping_add(b));
-        bytes[9] = 0u8.wrapping_sub(sum);
-    }
-}
-
-impl<'a> Memory<'a> for &'a FakeMemory {
-    fn bytes(&self, address: u64, len: usize) -> Option<&'a [u8]> {
-        let (&start, bytes) = self.regions.range(..=address).next_back()?;
-        let offset = usize::try_from(address - start).ok()?;
-        bytes.get(offset..offset.checked_add(len)?)
-    }
-}
+use common::acpi_memory::FakeMemory;
 
 const VIRT: &str = include_str!("fixtures/acpi/qemu-virt-aavmf.hex");
 const VIRT_GICV3_EL2: &str = include_str!("fixtures/acpi/qemu-virt-gicv3-el2-aavmf.hex");
@@ -158,7 +109,7 @@ fn bad_rsdps_are_refused() {
 fn bad_checksums_name_the_table() {
     for signature in [b"XSDT", b"APIC", b"SPCR", b"GTDT", b"FACP", b"MCFG", b"DBG2"] {
         let (mut memory, rsdp) = virt();
-        let (address, bytes) = memory.table_mut(signature);
+        let (address, bytes) = memory.region_mut(signature);
         bytes[20] ^= 0x40;
         assert_eq!(
             read(&memory, rsdp),
@@ -172,14 +123,14 @@ fn bad_checksums_name_the_table() {
 #[test]
 fn truncated_tables_are_unreadable_not_overread() {
     let (mut memory, rsdp) = virt();
-    let (address, bytes) = memory.table_mut(b"APIC");
+    let (address, bytes) = memory.region_mut(b"APIC");
     let length = bytes.len() as u64;
     bytes.truncate(100);
     assert_eq!(read(&memory, rsdp), Err(Error::Unreadable { address, len: length }));
 
     // A header cut short.
     let (mut memory, rsdp) = virt();
-    let (address, bytes) = memory.table_mut(b"SPCR");
+    let (address, bytes) = memory.region_mut(b"SPCR");
     bytes.truncate(20);
     assert_eq!(read(&memory, rsdp), Err(Error::Unreadable { address, len: 36 }));
 }
@@ -190,7 +141,7 @@ fn impossible_lengths_are_refused() {
         [(35u32, "Length is under 36 bytes"), (0x0200_0000, "Length is over 1 MiB")]
     {
         let (mut memory, rsdp) = virt();
-        let (address, bytes) = memory.table_mut(b"GTDT");
+        let (address, bytes) = memory.region_mut(b"GTDT");
         bytes[4..8].copy_from_slice(&length.to_le_bytes());
         assert_eq!(
             read(&memory, rsdp),
@@ -202,7 +153,7 @@ fn impossible_lengths_are_refused() {
 #[test]
 fn an_xsdt_with_a_partial_entry_is_refused() {
     let (mut memory, rsdp) = virt();
-    let (address, bytes) = memory.table_mut(b"XSDT");
+    let (address, bytes) = memory.region_mut(b"XSDT");
     let length = bytes.len() as u32 - 4;
     bytes[4..8].copy_from_slice(&length.to_le_bytes());
     memory.fix_checksum(b"XSDT");
@@ -219,7 +170,7 @@ fn an_xsdt_with_a_partial_entry_is_refused() {
 /// Replaces the MADT's entries after the fixed fields with `entries`.
 fn with_madt_entries(entries: &[u8]) -> (FakeMemory, u64, u64) {
     let (mut memory, rsdp) = virt();
-    let (address, bytes) = memory.table_mut(b"APIC");
+    let (address, bytes) = memory.region_mut(b"APIC");
     bytes.truncate(44);
     bytes.extend_from_slice(entries);
     let length = bytes.len() as u32;
@@ -267,12 +218,12 @@ fn broken_madt_entries_are_refused() {
 fn a_16550_console_is_read() {
     // As on AWS Graviton: a 16550-compatible UART with 32-bit registers.
     let (mut memory, rsdp) = virt();
-    memory.table_mut(b"SPCR").1[36] = SPCR_16550_GAS;
+    memory.region_mut(b"SPCR").1[36] = SPCR_16550_GAS;
     memory.fix_checksum(b"SPCR");
     let console = read(&memory, rsdp).unwrap().console;
     assert_eq!(console.kind(), UartKind::Ns16550 { register_shift: 2 });
     // Byte accesses: registers one byte apart.
-    memory.table_mut(b"SPCR").1[43] = 1;
+    memory.region_mut(b"SPCR").1[43] = 1;
     memory.fix_checksum(b"SPCR");
     let console = read(&memory, rsdp).unwrap().console;
     assert_eq!(console.kind(), UartKind::Ns16550 { register_shift: 0 });
@@ -283,7 +234,7 @@ fn unsupported_consoles_are_refused() {
     // A MAX311xE SPI UART (type 0x02), and a 16550 in I/O space (address space 1).
     for (offset, value, interface_type, address_space) in [(36, 0x02, 0x02, 0), (40, 1, 0x03, 1)] {
         let (mut memory, rsdp) = virt();
-        memory.table_mut(b"SPCR").1[offset] = value;
+        memory.region_mut(b"SPCR").1[offset] = value;
         memory.fix_checksum(b"SPCR");
         assert_eq!(
             read(&memory, rsdp),
@@ -301,9 +252,9 @@ fn unsupported_consoles_are_refused() {
 fn missing_tables_are_named() {
     // Point the XSDT's SPCR entry at the DBG2 table: no SPCR left.
     let (mut memory, rsdp) = virt();
-    let (dbg2, _) = memory.table_mut(b"DBG2");
-    let (spcr, _) = memory.table_mut(b"SPCR");
-    let (_, xsdt) = memory.table_mut(b"XSDT");
+    let (dbg2, _) = memory.region_mut(b"DBG2");
+    let (spcr, _) = memory.region_mut(b"SPCR");
+    let (_, xsdt) = memory.region_mut(b"XSDT");
     for entry in xsdt[36..].chunks_exact_mut(8) {
         if entry == spcr.to_le_bytes() {
             entry.copy_from_slice(&dbg2.to_le_bytes());
@@ -318,7 +269,7 @@ fn missing_tables_are_named() {
 #[test]
 fn a_short_fadt_is_refused() {
     let (mut memory, rsdp) = virt();
-    let (address, bytes) = memory.table_mut(b"FACP");
+    let (address, bytes) = memory.region_mut(b"FACP");
     bytes.truncate(116);
     bytes[4..8].copy_from_slice(&116u32.to_le_bytes());
     memory.fix_checksum(b"FACP");

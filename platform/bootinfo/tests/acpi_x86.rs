@@ -3,28 +3,11 @@
 //! on. Tables are built here, laid out as QEMU's `q35` (RSDT) and `microvm,acpi=on` (XSDT) build
 //! them.
 
-use rivet_bootinfo::acpi::{self, Error, Memory, Root, Signature};
-use std::collections::BTreeMap;
+use rivet_bootinfo::acpi::{self, Error, Root, Signature};
 
-/// Physical memory made of byte vectors at addresses; anything else is unreadable.
-#[derive(Clone, Default)]
-struct FakeMemory {
-    regions: BTreeMap<u64, Vec<u8>>,
-}
+mod common;
 
-impl<'a> Memory<'a> for &'a FakeMemory {
-    fn bytes(&self, address: u64, len: usize) -> Option<&'a [u8]> {
-        let (&start, bytes) = self.regions.range(..=address).next_back()?;
-        let offset = usize::try_from(address - start).ok()?;
-        bytes.get(offset..offset.checked_add(len)?)
-    }
-}
-
-fn checksum(bytes: &mut [u8], at: usize) {
-    bytes[at] = 0;
-    let sum = bytes.iter().fold(0u8, |s, &b| s.wrapping_add(b));
-    bytes[at] = 0u8.wrapping_sub(sum);
-}
+use common::acpi_memory::{checksum, FakeMemory};
 
 /// A table: header (signature, length, revision 1, checksum, OEM "BOCHS ") and `body`.
 fn table(signature: &[u8; 4], body: &[u8]) -> Vec<u8> {

@@ -2,6 +2,8 @@
 //! helpers that run the whole discovery.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+pub mod acpi_memory;
+
 use rivet_bootinfo::devicetree::{read, Blob, Failure, Machine, Ranges, UartKind};
 
 /// `FDT_BEGIN_NODE` … `FDT_END`, as the spec numbers them (§5.4.1).
