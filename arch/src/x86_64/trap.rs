@@ -212,22 +212,10 @@ rivet_interrupt_common:
     subq    $128, %rax                     /* step over its red zone */
     andq    $-16, %rax
     subq    $64, %rax
-    movq    0(%rsp), %rcx
-    movq    %rcx, 0(%rax)
-    movq    8(%rsp), %rcx
-    movq    %rcx, 8(%rax)
-    movq    16(%rsp), %rcx
-    movq    %rcx, 16(%rax)
-    movq    24(%rsp), %rcx
-    movq    %rcx, 24(%rax)
-    movq    32(%rsp), %rcx
-    movq    %rcx, 32(%rax)
-    movq    40(%rsp), %rcx
-    movq    %rcx, 40(%rax)
-    movq    48(%rsp), %rcx
-    movq    %rcx, 48(%rax)
-    movq    56(%rsp), %rcx
-    movq    %rcx, 56(%rax)
+    .irp    offset, 0, 8, 16, 24, 32, 40, 48, 56   /* the 8 words, one at a time */
+    movq    \offset(%rsp), %rcx
+    movq    %rcx, \offset(%rax)
+    .endr
     movq    %rax, %rsp                     /* on the interrupted stack from here */
     pushq   %rdx
     pushq   %rsi
