@@ -8,6 +8,9 @@
 //!
 //! If a word is exactly `--`, the words before it are kernel parameters (`rivet.log=debug`) and
 //! those after it are the application's arguments; without `--`, every word is an argument.
+//! Virtual machine monitors append device announcements to the line (QEMU's `microvm` and
+//! Firecracker add `virtio_mmio.device=…`, after whatever the user wrote): such words at the end
+//! of the line are kernel parameters wherever they stand, and [`virtio_mmio_devices`] reads them.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -108,14 +111,18 @@ impl CommandLine {
     /// Splits and divides `line`.
     pub fn parse(line: &str) -> Result<Self, CmdlineError> {
         let mut words = split(line)?;
-        match words.iter().position(|w| w == "--") {
+        let appended = words.iter().rev().take_while(|w| w.starts_with(VIRTIO_MMIO_PARAM)).count();
+        let devices = words.split_off(words.len() - appended);
+        let mut line = match words.iter().position(|w| w == "--") {
             Some(dash) => {
                 let args = words.split_off(dash + 1);
                 words.pop();
-                Ok(Self { kernel: words, args })
+                Self { kernel: words, args }
             }
-            None => Ok(Self { kernel: Vec::new(), args: words }),
-        }
+            None => Self { kernel: Vec::new(), args: words },
+        };
+        line.kernel.extend(devices);
+        Ok(line)
     }
 
     /// The value of kernel parameter `name` (`name=value`; a bare `name` gives `""`). The last
@@ -129,9 +136,110 @@ impl CommandLine {
     }
 }
 
+/// The kernel parameter announcing a virtio-mmio device, with its `=`.
+const VIRTIO_MMIO_PARAM: &str = "virtio_mmio.device=";
+
+/// A virtio-mmio device announced on the command line (Linux's
+/// `virtio_mmio.device=SIZE@BASE:IRQ`, SIZE with an optional `K`/`M`/`G` suffix, BASE and SIZE
+/// decimal or `0x` hexadecimal).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VirtioMmioDevice {
+    /// The register window's physical address.
+    pub base: u64,
+    /// The register window's size in bytes.
+    pub size: u64,
+    /// Its interrupt line (on x86: the GSI).
+    pub irq: u32,
+}
+
+/// A `virtio_mmio.device=` value that could not be read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VirtioMmioError<'a> {
+    /// The value as written.
+    pub value: &'a str,
+}
+
+impl core::fmt::Display for VirtioMmioError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "virtio_mmio.device={}: not SIZE@BASE:IRQ", self.value)
+    }
+}
+
+/// The virtio-mmio devices the command line announces, in order. Needs no heap (the boot reads
+/// them before it has one); the words are whitespace-separated, as monitors write them.
+pub fn virtio_mmio_devices(
+    line: &str,
+) -> impl Iterator<Item = Result<VirtioMmioDevice, VirtioMmioError<'_>>> {
+    line.split_ascii_whitespace()
+        .filter_map(|word| word.strip_prefix(VIRTIO_MMIO_PARAM))
+        .map(|value| parse_virtio_mmio(value).ok_or(VirtioMmioError { value }))
+}
+
+fn parse_virtio_mmio(value: &str) -> Option<VirtioMmioDevice> {
+    let (size, rest) = value.split_once('@')?;
+    let (base, irq) = rest.split_once(':')?;
+    let (digits, shift) = match size.as_bytes().last()? {
+        b'k' | b'K' => (&size[..size.len() - 1], 10),
+        b'm' | b'M' => (&size[..size.len() - 1], 20),
+        b'g' | b'G' => (&size[..size.len() - 1], 30),
+        _ => (size, 0),
+    };
+    let size = number(digits)?.checked_mul(1 << shift)?;
+    let base = number(base)?;
+    let device = VirtioMmioDevice { base, size, irq: irq.parse().ok()? };
+    (size > 0 && base.checked_add(size).is_some()).then_some(device)
+}
+
+fn number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_appended_virtio_mmio_devices() {
+        let line = "rivet.log=info -- a b virtio_mmio.device=512@0xfeb00e00:12 \
+                    virtio_mmio.device=4K@3489660928:5";
+        let c = CommandLine::parse(line).unwrap();
+        assert_eq!(c.args, ["a", "b"]);
+        assert_eq!(c.kernel.len(), 3);
+        let devices: Vec<_> = virtio_mmio_devices(line).collect();
+        assert_eq!(
+            devices,
+            [
+                Ok(VirtioMmioDevice { base: 0xfeb0_0e00, size: 512, irq: 12 }),
+                Ok(VirtioMmioDevice { base: 0xd000_0000, size: 4096, irq: 5 }),
+            ]
+        );
+        // Only a trailing run counts: one in the middle is an argument like any other.
+        let middle = CommandLine::parse("-- virtio_mmio.device=1@1:1 x").unwrap();
+        assert_eq!(middle.args, ["virtio_mmio.device=1@1:1", "x"]);
+        let alone = CommandLine::parse("virtio_mmio.device=512@0x1000:5").unwrap();
+        assert!(alone.args.is_empty());
+    }
+
+    #[test]
+    fn refuses_malformed_virtio_mmio_devices() {
+        for bad in [
+            "512",
+            "512@0x1000",
+            "@0x1000:5",
+            "0@0x1000:5",
+            "512@0xzz:5",
+            "1G@0x1000:x",
+            "16G@0xffffffffffffffff:1",
+            "99999999999999999999@0:1",
+        ] {
+            let line = alloc::format!("virtio_mmio.device={bad}");
+            let result: Vec<_> = virtio_mmio_devices(&line).collect();
+            assert_eq!(result, [Err(VirtioMmioError { value: bad })], "{bad}");
+        }
+    }
 
     fn words(line: &str) -> Vec<String> {
         split(line).unwrap()

@@ -24,6 +24,7 @@ pub mod exit;
 pub mod interrupt;
 pub mod logger;
 pub mod memory;
+pub mod net;
 pub mod sched;
 pub mod sync;
 pub mod time;

@@ -1,7 +1,10 @@
 //! The `log` crate's backend: every `log::info!` and friends ends on the console.
 //!
 //! Lines look like `[ INFO] message`. The level comes from the `rivet.log=` kernel parameter
-//! (`error`, `warn`, `info`, `debug`, `trace`, `off`); the default is `info`.
+//! (`error`, `warn`, `info`, `debug`, `trace`, `off`); the default is `info`. Libraries
+//! outside Rivet (virtio-drivers, smoltcp) speak one level quieter than they say: their `info`
+//! is chatter about the protocol, shown from `rivet.log=debug` on; their warnings stay
+//! warnings.
 
 use core::str::FromStr;
 use log::{LevelFilter, Log, Metadata, Record};
@@ -10,7 +13,12 @@ struct ConsoleLogger;
 
 impl Log for ConsoleLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        let level = metadata.level();
+        let foreign = !metadata.target().starts_with("rivet");
+        if foreign && level == log::Level::Info {
+            return log::Level::Debug <= log::max_level();
+        }
+        level <= log::max_level()
     }
 
     fn log(&self, record: &Record<'_>) {

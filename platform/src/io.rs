@@ -44,6 +44,24 @@ pub enum ErrorKind {
     TimedOut,
     /// The operation is not supported here.
     Unsupported,
+    /// The operation would block and the socket is non-blocking (or has no data yet).
+    WouldBlock,
+    /// The peer refused the connection (a TCP reset to a SYN).
+    ConnectionRefused,
+    /// The peer reset an established connection.
+    ConnectionReset,
+    /// The connection is not (or no longer) established.
+    NotConnected,
+    /// The local address or port is taken.
+    AddrInUse,
+    /// No route or address: the interface has no address yet, or no interface exists.
+    AddrNotAvailable,
+    /// Writing to a connection the peer (or `shutdown`) has closed for writing.
+    BrokenPipe,
+    /// An argument is invalid (a malformed address, a zero timeout).
+    InvalidInput,
+    /// A name did not resolve.
+    NotFound,
     /// Anything else; the message says what.
     Other,
 }

@@ -30,6 +30,7 @@ extern crate alloc;
 pub mod env;
 pub mod interrupt;
 pub mod io;
+pub mod net;
 pub mod process;
 pub mod sync;
 pub mod thread;

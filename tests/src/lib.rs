@@ -23,6 +23,9 @@ use xtask::machine::{ExitConvention, ImageFormat, LaunchSettings, Machine};
 use xtask::qemu::{self, Boot, Outcome};
 use xtask::{cmdline, Workspace};
 
+pub mod net;
+pub use net::NetTest;
+
 /// One boot test.
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
@@ -51,6 +54,10 @@ pub struct Scenario {
     pub in_order: &'static [&'static str],
     /// Patterns that must each match some console line, anywhere.
     pub anywhere: &'static [&'static str],
+    /// A network server scenario: the machine gets a card on QEMU user networking, and once
+    /// the console says the server is ready the host runs the check against it; QEMU is then
+    /// stopped (`exit_code` is not looked at).
+    pub net: Option<NetTest>,
 }
 
 /// Every scenario, run on every machine.
@@ -66,6 +73,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["Hello from Rivet on {platform}"],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "hello-args",
@@ -84,6 +92,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "--flag",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "hello-kernel-params",
@@ -100,6 +109,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "after dashes",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "exit-code-42",
@@ -112,6 +122,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["exiting with 42"],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "exit-code-0",
@@ -124,6 +135,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["exiting with 0"],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "panic",
@@ -136,6 +148,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["*panicked at examples/panic.rs:*", "*backtrace:*", "*#0 0x*"],
         anywhere: &["*deliberate panic: the answer is 42*"],
+        net: None,
     },
     Scenario {
         name: "null-deref",
@@ -148,6 +161,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &[],
         anywhere: &["*CPU exception: *", "*fault address: 0x0000000000000000*"],
+        net: None,
     },
     Scenario {
         name: "stack-overflow",
@@ -160,6 +174,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &[],
         anywhere: &["*stack overflow*"],
+        net: None,
     },
     Scenario {
         name: "threads",
@@ -185,6 +200,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "threads: all ok",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "threads-preempt",
@@ -203,6 +219,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "threads: all ok",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "threads-smp2",
@@ -223,6 +240,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "threads: all ok",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "threads-smp4",
@@ -248,6 +266,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "threads: all ok",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "thread-stack-overflow",
@@ -263,6 +282,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "in thread 'deep-recursion' (id *) on core *",
         ],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "sleep",
@@ -275,6 +295,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["slept * us for 100000 us asked", "timer interrupts: *", "sleep ok"],
         anywhere: &[],
+        net: None,
     },
     // The wall clock: read from the machine's RTC at boot (CMOS, PL031, UEFI GetTime, Xen's
     // shared info), so the year is this century; machines without an RTC print 1970 and skip.
@@ -293,6 +314,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "wall clock ok",
         ],
         anywhere: &[],
+        net: None,
     },
     // Device interrupts through the I/O APIC (x86 PC-style machines: the others skip it): the
     // PIT's IRQ 0, routed by the firmware's tables (GSI 2 on QEMU), counted while main sleeps.
@@ -307,6 +329,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
         anywhere: &[],
+        net: None,
     },
     // The same with a second core running: device interrupts still reach the boot core.
     Scenario {
@@ -320,6 +343,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["ioapic: * PIT interrupts through GSI 2 (vector 0x32)"],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "bad-command-line",
@@ -332,6 +356,7 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: false,
         in_order: &["*quote at byte * is never closed*"],
         anywhere: &[],
+        net: None,
     },
     Scenario {
         name: "heap",
@@ -348,6 +373,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "heap workout passed",
         ],
         anywhere: &[],
+        net: None,
     },
     // `rivet::process::reboot()`: a reset, told apart from `exit(0)` (see `Scenario::reset`).
     Scenario {
@@ -361,6 +387,119 @@ pub const SCENARIOS: &[Scenario] = &[
         reset: true,
         in_order: &["rebooting"],
         anywhere: &[],
+        net: None,
+    },
+    // Networking (the machine's `net` card on QEMU user networking: DHCP gives 10.0.2.15).
+    Scenario {
+        name: "net-http",
+        example: "http-hello",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &[
+            "*net: virtio-net at *, MAC 52:54:00:12:34:56 (interrupt-driven)",
+            "*net: address 10.0.2.15/24, gateway 10.0.2.2, dns 10.0.2.3",
+            "http-hello: listening on 10.0.2.15:80",
+        ],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "http-hello: listening on",
+            tcp: Some(80),
+            udp: None,
+            check: net::http_hello,
+        }),
+    },
+    Scenario {
+        name: "net-http-smp2",
+        example: "http-hello",
+        params: &[],
+        args: &[],
+        smp: Some(2),
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &["http-hello: listening on 10.0.2.15:80"],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "http-hello: listening on",
+            tcp: Some(80),
+            udp: None,
+            check: net::http_hello,
+        }),
+    },
+    Scenario {
+        name: "net-static-address",
+        example: "http-hello",
+        // QEMU's user network forwards to 10.0.2.15, the address its DHCP server hands out.
+        params: &["ip=10.0.2.15/24", "gw=10.0.2.2", "dns=10.0.2.3"],
+        args: &["8000"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &[
+            "*net: address 10.0.2.15/24, gateway 10.0.2.2, dns 10.0.2.3",
+            "http-hello: listening on 10.0.2.15:8000",
+        ],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "http-hello: listening on",
+            tcp: Some(8000),
+            udp: None,
+            check: net::http_get,
+        }),
+    },
+    Scenario {
+        name: "net-tcp-echo",
+        example: "tcp-echo",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &["tcp-echo: listening on 10.0.2.15:7"],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "tcp-echo: listening on",
+            tcp: Some(7),
+            udp: None,
+            check: net::tcp_echo,
+        }),
+    },
+    Scenario {
+        name: "net-udp-echo",
+        example: "udp-echo",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &["udp-echo: listening on 10.0.2.15:7"],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "udp-echo: listening on",
+            tcp: None,
+            udp: Some(7),
+            check: net::udp_echo,
+        }),
+    },
+    Scenario {
+        name: "net-bad-address",
+        example: "hello",
+        params: &["ip=10.0.2.300/24"],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 103,
+        reset: false,
+        in_order: &["rivet: ip=: not a dotted-quad IPv4 address"],
+        anywhere: &[],
+        net: None,
     },
 ];
 
@@ -511,7 +650,25 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         memory: None,
         smp: scenario.smp,
         accel: None,
+        net: None,
     };
+    let mut settings = settings;
+    let mut live_check = None;
+    let mut marker = None;
+    if let Some(test) = scenario.net {
+        let ports = net::Ports {
+            tcp: if test.tcp.is_some() { net::free_port(false)? } else { 0 },
+            udp: if test.udp.is_some() { net::free_port(true)? } else { 0 },
+        };
+        let forward = |udp: bool, host: u16, guest: Option<u16>| {
+            guest.map(|guest| xtask::net::Forward { udp, host, guest })
+        };
+        let forwards = [forward(false, ports.tcp, test.tcp), forward(true, ports.udp, test.udp)];
+        settings.net = Some(xtask::net::NetSpec::User(forwards.into_iter().flatten().collect()));
+        marker = Some(test.ready.to_owned());
+        let check = test.check;
+        live_check = Some(qemu::LiveCheck(std::sync::Arc::new(move || check(&ports))));
+    }
     // Boards with a fixed core count (the Pis) take no `-smp`: they boot with the file's count.
     let takes_smp = machine.args.iter().any(|arg| arg.contains("{smp}"));
     let cores = if takes_smp { scenario.smp.unwrap_or(machine.smp) } else { machine.smp };
@@ -520,11 +677,36 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         settings,
         echo: false,
         interactive: false,
-        timeout: Some(boot_timeout()),
-        marker: None,
+        // A network check needs longer: QEMU's user network accepts host connections one at a
+        // time (listen backlog 1), so 200 at once queue in the host's kernel.
+        timeout: Some(if scenario.net.is_some() { boot_timeout() * 3 } else { boot_timeout() }),
+        marker,
         stop_at_marker: false,
+        live_check,
     };
     let report = qemu::boot(ws, &boot).map_err(|e| e.to_string())?;
+    if scenario.net.is_some() {
+        let failure = match (&report.live_check, &report.outcome) {
+            (Some(Ok(_)), _) => None,
+            (Some(Err(why)), _) => Some(format!("the network check failed: {why}")),
+            (None, outcome) => Some(format!(
+                "the server never said it was ready, or the check did not finish: {}",
+                outcome.describe()
+            )),
+        };
+        let console = machine.test.strip_prefix(&report.console);
+        let failure = failure
+            .or_else(|| check_console(scenario, &machine.test.platform, cores, &console).err());
+        return match failure {
+            None => Ok(()),
+            Some(why) => Err(format!(
+                "{} on {}: {why}\n{}",
+                scenario.name,
+                machine.name,
+                report.transcript()
+            )),
+        };
+    }
     check(
         scenario,
         &machine.test.platform,

@@ -132,6 +132,7 @@ impl Subject<'_> {
             memory,
             smp: None,
             accel: self.accel.clone(),
+            net: None,
         };
         qemu::boot(
             ws,
@@ -143,6 +144,7 @@ impl Subject<'_> {
                 timeout: Some(timeout),
                 marker: Some(self.marker.to_owned()),
                 stop_at_marker,
+                live_check: None,
             },
         )
     }

@@ -15,6 +15,7 @@ pub mod debian;
 pub mod disk;
 pub mod image;
 pub mod machine;
+pub mod net;
 pub mod qemu;
 pub mod suite;
 pub mod symbolize;

@@ -258,6 +258,9 @@ pub struct Machine {
     pub assets: BTreeMap<String, AssetSpec>,
     /// A device tree generated per run, if the machine needs one.
     pub dtb: Option<DtbSpec>,
+    /// The QEMU device model of the network card `--net` adds (`virtio-net-device`); `None`:
+    /// the kernel drives no network card here yet.
+    pub net: Option<String>,
 }
 
 fn one() -> u32 {
@@ -310,6 +313,8 @@ pub struct LaunchSettings {
     pub smp: Option<u32>,
     /// Accelerator; `None` means `tcg`.
     pub accel: Option<String>,
+    /// A network card and what it is plugged into (`--net`).
+    pub net: Option<crate::net::NetSpec>,
 }
 
 /// Built-in placeholder names (the rest come from `vars`).
@@ -421,7 +426,17 @@ impl Machine {
         target_dir: &Path,
         files: &BTreeMap<String, String>,
     ) -> Result<Vec<String>, String> {
-        self.expand_args(&self.args, launch, root, target_dir, files, true)
+        let mut args = self.expand_args(&self.args, launch, root, target_dir, files, true)?;
+        if let Some(net) = &launch.net {
+            let device = self.net.as_deref().ok_or_else(|| {
+                format!(
+                    "machine `{}` has no network card Rivet drives (no `net` in its file)",
+                    self.name
+                )
+            })?;
+            args.extend(net.qemu_args(device));
+        }
+        Ok(args)
     }
 
     /// Expands `args` (and, with `with_accel`, the accelerator's extra arguments) for a launch.
@@ -609,6 +624,7 @@ mod tests {
             memory: None,
             smp: Some(2),
             accel: accel.map(str::to_owned),
+            net: None,
         }
     }
 

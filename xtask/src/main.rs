@@ -187,6 +187,11 @@ struct BootArgs {
     /// Stop QEMU after this many seconds (exit code 252).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
+    /// Give the guest a network card: `user[,hostfwd=HOSTPORT[-GUESTPORT]…]` (QEMU user
+    /// networking; `hostfwd=8080` makes the guest's port 80 reachable at 127.0.0.1:8080) or
+    /// `tap[,ifname=NAME]`.
+    #[arg(long, value_name = "SPEC", value_parser = xtask::net::NetSpec::parse)]
+    net: Option<xtask::net::NetSpec>,
 }
 
 #[derive(Args, Debug)]
@@ -305,6 +310,7 @@ fn boot_and_report(
         memory: boot.memory.clone(),
         smp: boot.smp,
         accel: boot.accel.clone(),
+        net: boot.net.clone(),
     };
     let boot = Boot {
         machine,
@@ -314,6 +320,7 @@ fn boot_and_report(
         timeout: boot.timeout.map(Duration::from_secs_f64),
         marker: None,
         stop_at_marker: false,
+        live_check: None,
     };
     let report = qemu::boot(ws, &boot)?;
     if symbolise {

@@ -101,6 +101,20 @@ pub struct Boot<'a> {
     pub marker: Option<String>,
     /// Kill QEMU as soon as the marker appears (benchmarks).
     pub stop_at_marker: bool,
+    /// Run this on the host once the marker appears (a network client), then stop QEMU; its
+    /// result is [`Report::live_check`].
+    pub live_check: Option<LiveCheck>,
+}
+
+/// A check run on the host against the running guest (see [`Boot::live_check`]): `Ok` with a
+/// summary, or what went wrong.
+#[derive(Clone)]
+pub struct LiveCheck(pub std::sync::Arc<dyn Fn() -> Result<String, String> + Send + Sync>);
+
+impl std::fmt::Debug for LiveCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveCheck")
+    }
 }
 
 /// What a boot produced.
@@ -118,6 +132,8 @@ pub struct Report {
     pub marker_at: Option<Duration>,
     /// The command that was run, quoted for a shell.
     pub command: String,
+    /// What [`Boot::live_check`] returned, if it ran to the end.
+    pub live_check: Option<Result<String, String>>,
 }
 
 impl Report {
@@ -272,6 +288,8 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
     let errors = collect(child.stderr.take().expect("piped stderr"), stderr_echo, None);
 
     let mut killed = None;
+    let mut check: Option<std::thread::JoinHandle<Result<String, String>>> = None;
+    let mut live_check = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -279,7 +297,17 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
             Err(e) => return Err(Error::Qemu(format!("waiting for QEMU: {e}"))),
         }
         let now = Instant::now();
-        if boot.stop_at_marker && console.marker_at.lock().expect("marker lock").is_some() {
+        let marked = console.marker_at.lock().expect("marker lock").is_some();
+        if let (Some(run), None, true) = (&boot.live_check, &check, marked) {
+            let run = run.0.clone();
+            check = Some(std::thread::spawn(move || run()));
+        }
+        if check.as_ref().is_some_and(|c| c.is_finished()) {
+            let result = check.take().expect("checked").join();
+            live_check = Some(result.unwrap_or_else(|_| Err("the check panicked".into())));
+            let _ = child.kill();
+            killed = Some(Outcome::StoppedAtMarker);
+        } else if boot.stop_at_marker && console.marker_at.lock().expect("marker lock").is_some() {
             let _ = child.kill();
             killed = Some(Outcome::StoppedAtMarker);
         } else if boot.timeout.is_some_and(|t| now - started >= t) {
@@ -299,7 +327,7 @@ pub fn boot(ws: &Workspace, boot: &Boot<'_>) -> Result<Report, Error> {
     let marker_at = console.marker_at.lock().expect("marker lock").map(|at| at - started);
     let console = String::from_utf8_lossy(&console.text.lock().expect("collector lock"))
         .replace("\r\n", "\n");
-    Ok(Report { outcome, console, stderr, elapsed, marker_at, command })
+    Ok(Report { outcome, console, stderr, elapsed, marker_at, command, live_check })
 }
 
 #[cfg(test)]
@@ -362,6 +390,7 @@ mod tests {
             memory: None,
             smp: None,
             accel: None,
+            net: None,
         };
         let report = boot(
             &ws,
@@ -373,6 +402,7 @@ mod tests {
                 timeout: Some(Duration::from_secs(20)),
                 marker: Some("two".into()),
                 stop_at_marker: false,
+                live_check: None,
             },
         )
         .unwrap();
@@ -392,6 +422,7 @@ mod tests {
                 timeout: Some(Duration::from_millis(300)),
                 marker: None,
                 stop_at_marker: false,
+                live_check: None,
             },
         )
         .unwrap();
@@ -406,6 +437,7 @@ mod tests {
                 timeout: Some(Duration::from_secs(20)),
                 marker: Some("one".into()),
                 stop_at_marker: true,
+                live_check: None,
             },
         )
         .unwrap();
@@ -423,6 +455,7 @@ mod tests {
             memory: None,
             smp: None,
             accel: None,
+            net: None,
         };
         let err = boot(
             &Workspace::locate(),
@@ -434,6 +467,7 @@ mod tests {
                 timeout: None,
                 marker: None,
                 stop_at_marker: false,
+                live_check: None,
             },
         )
         .unwrap_err();

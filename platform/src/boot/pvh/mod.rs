@@ -241,6 +241,23 @@ fn set_up_memory(
             table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
         }
     }
+    // virtio-mmio windows the monitor announces on the command line (QEMU microvm,
+    // Firecracker): mapped as Device, then offered to the network driver.
+    for device in rivet_core::cmdline::virtio_mmio_devices(info.command_line).flatten() {
+        let window = PhysRange::from_start_len(device.base, device.size).grow_to_pages();
+        let mut page = window.start;
+        while page < window.end {
+            if table.translate(page).is_none() {
+                table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
+            }
+            page += PAGE_SIZE;
+        }
+        crate::net::virtio::add_mmio_window(crate::net::virtio::MmioWindow {
+            base: device.base,
+            size: device.size,
+            irq: Some(device.irq),
+        });
+    }
     if let Some(page) = smp::trampoline_code_page() {
         table.map(page, page, PAGE_SIZE, Attributes::CODE, &mut table_frames)?;
     }

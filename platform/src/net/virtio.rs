@@ -1,0 +1,182 @@
+//! virtio-net cards: where they are, how their memory is shared, and bringing one up.
+//!
+//! Boot environments announce virtio-mmio windows as they find them ([`add_mmio_window`]: the
+//! PVH boot from the command line's `virtio_mmio.device=`, the devicetree boot from its
+//! `virtio,mmio` nodes) and map each window as Device memory; [`bring_up`] (from the runtime,
+//! once threads run) probes them and drives the first network card.
+//!
+//! [`IdentityHal`] is the memory contract `virtio-drivers` asks of a platform: on every
+//! platform that announces windows the heap is identity-mapped RAM, so a buffer's address is
+//! the address the device uses. (Xen PV, whose pseudo-physical pages are not identity-mapped,
+//! has netfront instead.)
+
+use super::interface;
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use core::ptr::NonNull;
+use rivet_core::cmdline::CommandLine;
+use rivet_core::net::config::Ipv4Config;
+use rivet_core::net::Stack;
+use rivet_virtio_net::{Hal, InterruptAck, VirtioNet};
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
+
+/// The card type the interface drives.
+pub(crate) type Device = VirtioNet<IdentityHal, SomeTransport<'static>>;
+
+/// A virtio-mmio register window a boot environment found and mapped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MmioWindow {
+    /// Physical (= virtual) address of the registers.
+    pub base: u64,
+    /// Size of the window.
+    pub size: u64,
+    /// Its interrupt line for `interrupt::set_gsi_handler` (GSI on x86, GIC INTID on Arm).
+    pub irq: Option<u32>,
+}
+
+/// Windows kept at most (QEMU `virt` has 32, most of them empty).
+const MAX_WINDOWS: usize = 32;
+
+static WINDOWS: spin::Mutex<([Option<MmioWindow>; MAX_WINDOWS], usize)> =
+    spin::Mutex::new(([None; MAX_WINDOWS], 0));
+
+/// Records a mapped virtio-mmio window (during boot, before the heap exists). Windows beyond
+/// [`MAX_WINDOWS`] are ignored.
+// Called by boot environments that find such windows.
+#[allow(dead_code)]
+pub(crate) fn add_mmio_window(window: MmioWindow) {
+    let mut windows = WINDOWS.lock();
+    let (list, count) = &mut *windows;
+    if let Some(slot) = list.get_mut(*count) {
+        *slot = Some(window);
+        *count += 1;
+    }
+}
+
+/// DMA memory and addresses for `virtio-drivers`, where RAM is identity-mapped.
+pub(crate) struct IdentityHal;
+
+// SAFETY: `dma_alloc` returns zeroed, page-aligned heap memory that nothing else uses until
+// `dma_dealloc`, at an address that is also its physical address (the heap is identity-mapped
+// RAM on the platforms that announce virtio windows); `mmio_phys_to_virt` returns the identity,
+// and windows are mapped at their physical address by the boot environment; `share` gives the
+// buffer's own (physical = virtual) address and needs no bounce buffer, as the device sees all
+// RAM coherently.
+unsafe impl Hal for IdentityHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        let layout = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE)
+            .expect("virtio: a DMA size that overflows");
+        // SAFETY: the layout's size is not zero (virtio-drivers asks for at least one page).
+        let memory = unsafe { alloc_zeroed(layout) };
+        let memory = NonNull::new(memory).expect("virtio: out of memory for a queue");
+        (memory.as_ptr() as PhysAddr, memory)
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        let layout = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE)
+            .expect("virtio: a DMA size that overflows");
+        // SAFETY: `vaddr` came from `dma_alloc` with this many pages (the trait's contract).
+        unsafe { dealloc(vaddr.as_ptr(), layout) };
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).expect("virtio: a window at address 0")
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+        buffer.as_ptr() as *mut u8 as PhysAddr
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+/// Probes the announced windows and brings up the first network card with the command line's
+/// set-up. Nothing happens without a card, but a bad `ip=`/`gw=`/`dns=`/`rivet.net.buffer=`
+/// ends the boot either way.
+pub(crate) fn bring_up(command_line: &CommandLine) {
+    // Checked with or without a card: a typo should not wait for the day a card is plugged in.
+    let config = Ipv4Config::from_params(
+        command_line.param("ip"),
+        command_line.param("gw"),
+        command_line.param("dns"),
+    )
+    .unwrap_or_else(|e| bad_input(format_args!("{e}")));
+    let tcp_buffer = match command_line.param("rivet.net.buffer") {
+        None => DEFAULT_TCP_BUFFER,
+        Some(kib) => match kib.parse::<usize>() {
+            Ok(kib) if (1..=4096).contains(&kib) => kib * 1024,
+            _ => bad_input(format_args!("rivet.net.buffer=: not 1 to 4096 (KiB)")),
+        },
+    };
+    let windows = WINDOWS.lock().0;
+    let Some((window, transport)) = windows.iter().flatten().find_map(|&window| {
+        let header = NonNull::new(window.base as *mut VirtIOHeader)?;
+        // SAFETY: the boot environment mapped the window as Device memory at this address and
+        // nothing else drives it (`add_mmio_window`'s contract); a window without a device
+        // (magic or device id 0) is refused by `new`.
+        let transport = unsafe { MmioTransport::new(header, window.size as usize) }.ok()?;
+        (transport.device_type() == DeviceType::Network).then_some((window, transport))
+    }) else {
+        return;
+    };
+    let card = match VirtioNet::new(SomeTransport::Mmio(transport)) {
+        Ok(card) => card,
+        Err(e) => {
+            log::error!("net: the virtio-net card at {:#x} failed to start: {e}", window.base);
+            return;
+        }
+    };
+    let mac = rivet_core::net::NetDevice::mac_address(&card);
+    let seed = rivet_core::time::clock().ticks()
+        ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
+    let stack = Stack::new(card, &config, interface::now(), seed)
+        .unwrap_or_else(|e| bad_input(format_args!("{e}")));
+    // SAFETY: the window is mapped Device memory (as above); acknowledging is a write of the
+    // status back, which the driver expects of an interrupt handler.
+    let ack = unsafe { InterruptAck::new(window.base as usize) };
+    // The interface first: the handler, once routed, needs it to acknowledge the line.
+    let net = interface::install(stack, ack, tcp_buffer);
+    let routed = window.irq.map(|irq| {
+        crate::interrupt::set_gsi_handler(
+            irq,
+            crate::interrupt::Trigger::Level,
+            crate::interrupt::Polarity::High,
+            on_interrupt,
+        )
+    });
+    let interrupt = match routed {
+        Some(Ok(_)) => alloc::string::String::from("interrupt-driven"),
+        Some(Err(e)) => alloc::format!("polled: line {}: {e}", window.irq.unwrap_or(0)),
+        None => alloc::string::String::from("polled: no interrupt line"),
+    };
+    if !matches!(routed, Some(Ok(_))) {
+        net.poll_on_timer();
+    }
+    log::info!(
+        "net: virtio-net at {:#x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({interrupt})",
+        window.base,
+        mac[0],
+        mac[1],
+        mac[2],
+        mac[3],
+        mac[4],
+        mac[5]
+    );
+    net.start();
+}
+
+/// TCP receive and transmit buffers of each socket, when `rivet.net.buffer=` does not say.
+const DEFAULT_TCP_BUFFER: usize = 32 * 1024;
+
+fn on_interrupt(_: rivet_core::interrupt::Irq) {
+    if let Ok(net) = interface::net() {
+        net.interrupt();
+    }
+}
+
+fn bad_input(message: core::fmt::Arguments<'_>) -> ! {
+    rivet_core::console::print(format_args!("rivet: {message}\n"));
+    rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT)
+}
