@@ -66,6 +66,8 @@ command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
 command -v xz >/dev/null 2>&1 || need_pkgs+=(xz-utils)
 command -v dtc >/dev/null 2>&1 || need_pkgs+=(device-tree-compiler)
 command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
+# The HTTP benchmark's load generator (cargo xtask bench http).
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
 # C compilers for static Linux programs: the thread benchmark's Linux twin (and C apps later).
 command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
 if [ "$(uname -m)" = x86_64 ]; then

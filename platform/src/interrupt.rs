@@ -5,9 +5,9 @@
 //! IRQ 0 → GSI 2 on QEMU's machines). [`set_isa_handler`] and [`set_gsi_handler`] route a line
 //! to the boot core, install a handler for it and unmask it; the handler runs in interrupt
 //! context, interrupts masked, on the boot core. The boot environment says how lines are routed
-//! (the PVH boot: through the I/O APIC, as the ACPI MADT or the MP table describes it); where it
-//! has no such routing (aarch64 so far, Xen PV guests) every call returns
-//! [`Error::Unsupported`].
+//! (the PVH boot: through the I/O APIC, as the ACPI MADT or the MP table describes it; a GIC:
+//! a "GSI" is an SPI's INTID, level-sensitive only); where it has no such routing (the Pi 3's
+//! BCM2836, Xen PV guests) every call returns [`Error::Unsupported`].
 //!
 //! [`start_legacy_timer`] programs the PC's 8254 interval timer (PIT) to raise ISA IRQ 0
 //! periodically: a device every PC and QEMU x86 machine has, for testing the interrupt path.
@@ -97,8 +97,6 @@ pub(crate) trait Router: Sync {
 static ROUTER: Once<&'static dyn Router> = Once::new();
 
 /// Installs the boot environment's router (once, during boot).
-// Only the PVH boot (x86_64) routes device interrupts so far: unused in arm64 builds.
-#[allow(dead_code)]
 pub(crate) fn set_router(router: &'static dyn Router) {
     ROUTER.call_once(|| router);
 }

@@ -215,6 +215,65 @@ pub fn thread_bench_initrd(linux: &LinuxBaseline, baseline: &Baseline) -> Result
     Ok(initrd)
 }
 
+/// The line the HTTP baseline's `/init` prints once busybox httpd serves.
+pub const HTTPD_MARKER: &str = "RIVET-BASELINE: httpd ready";
+
+/// Modules (in load order) the Debian kernel needs for a virtio-net card, where they are not
+/// built in; a missing file means built in.
+const NET_MODULES: &[&str] = &[
+    "kernel/drivers/virtio/virtio_ring.ko",
+    "kernel/drivers/virtio/virtio.ko",
+    "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/net/core/failover.ko",
+    "kernel/drivers/net/net_failover.ko",
+    "kernel/drivers/net/virtio_net.ko",
+];
+
+/// An initramfs like `baseline`'s whose `/init` loads the virtio-net driver, configures eth0 as
+/// QEMU's user network expects (10.0.2.15/24 via 10.0.2.2), and serves `page` on port 80 with
+/// busybox httpd, then prints [`HTTPD_MARKER`] and stays up.
+pub fn httpd_initrd(baseline: &Baseline, page: &[u8]) -> Result<PathBuf, Error> {
+    let dir = baseline.initrd.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| Error::Tool(format!("{}: {e}", path.display())))
+    };
+    let busybox = read(&dir.join("root/bin/busybox"))?;
+    let modules_root = std::fs::read_dir(dir.join("root/lib/modules"))
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(Result::ok)
+        .map(|entry| entry.path())
+        .ok_or_else(|| Error::Tool(format!("no lib/modules in {}", dir.display())))?;
+    let mut cpio = Cpio::default();
+    for d in ["bin", "dev", "proc", "sys", "lib", "www"] {
+        cpio.dir(d);
+    }
+    cpio.char_device("dev/console", 0o600, 5, 1);
+    cpio.file("bin/busybox", 0o755, &busybox);
+    let mut init = String::from(
+        "#!/bin/busybox sh\n/bin/busybox --install -s /bin\nmount -t proc proc /proc\n\
+         mount -t sysfs sys /sys\n",
+    );
+    for module in NET_MODULES {
+        let path = modules_root.join(module);
+        if path.is_file() {
+            let name = module.rsplit('/').next().unwrap_or(module);
+            cpio.file(&format!("lib/{name}"), 0o644, &read(&path)?);
+            init += &format!("insmod /lib/{name}\n");
+        }
+    }
+    init += &format!(
+        "ip link set eth0 up\nip addr add 10.0.2.15/24 dev eth0\nip route add default via 10.0.2.2\n\
+         httpd -p 80 -h /www\necho '{HTTPD_MARKER}'\nwhile true; do sleep 3600; done\n"
+    );
+    cpio.file("www/index.html", 0o644, page);
+    cpio.file("init", 0o755, init.as_bytes());
+    let initrd = dir.join("initrd-httpd.cpio");
+    std::fs::write(&initrd, cpio.finish())
+        .map_err(|e| Error::Tool(format!("{}: {e}", initrd.display())))?;
+    Ok(initrd)
+}
+
 /// Fetches (once) and returns the baseline for a machine's `[linux]` settings.
 pub fn prepare(ws: &Workspace, linux: &LinuxBaseline) -> Result<Baseline, Error> {
     let dir = ws.target_dir.join("baseline").join(&linux.deb_arch);

@@ -44,6 +44,9 @@ pub struct Options {
     pub machines: Vec<String>,
     /// Accelerator for every boot.
     pub accel: Option<String>,
+    /// Measure HTTP serving (`cargo xtask bench http`, see `bench_http`) instead of the
+    /// boot, size, memory and thread figures.
+    pub http: bool,
 }
 
 /// Parses the guest-reported first-instruction→main time, in microseconds.
@@ -196,7 +199,7 @@ impl Subject<'_> {
     }
 }
 
-fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     if line.len() > 160 {
         format!("{}…", &line[..line.char_indices().nth(160).map_or(line.len(), |(i, _)| i)])
@@ -548,7 +551,12 @@ pub fn run(ws: &Workspace, options: &Options) -> Result<(), Error> {
                     continue;
                 }
             }
-            match bench_machine(ws, machine, options) {
+            let measured = if options.http {
+                crate::bench_http::bench_machine(ws, machine, options)
+            } else {
+                bench_machine(ws, machine, options)
+            };
+            match measured {
                 Ok(text) => {
                     eprint!("{text}");
                     report.push_str(&text);

@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod baseline;
 pub mod bench;
+pub mod bench_http;
 pub mod cmdline;
 pub mod debian;
 pub mod disk;

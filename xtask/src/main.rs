@@ -249,6 +249,10 @@ struct TestArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
+    /// What to measure: `boot` (boot time, image size, minimum memory, threads; the default)
+    /// or `http` (requests per second with wrk, against busybox httpd in the Linux VM).
+    #[arg(value_name = "WHAT", default_value = "boot", value_parser = ["boot", "http"])]
+    what: String,
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 5, value_name = "N")]
     runs: usize,
@@ -589,6 +593,7 @@ fn main() -> ExitCode {
                 triples: args.targets,
                 machines: args.machines,
                 accel: args.accel,
+                http: args.what == "http",
             };
             bench::run(&ws, &options).map(|()| 0)
         }

@@ -31,4 +31,7 @@ pub use blob::{claimed_size, Blob, Name, Token, Tokens, HEADER_SIZE, MAX_DEPTH, 
 pub use cpus::{Cpu, Cpus, EnableMethod, MAX_CPUS};
 pub use discover::read;
 pub use error::{Error, Result};
-pub use machine::{Failure, Gic, Machine, PsciConduit, Ranges, UartKind, MAX_RANGES};
+pub use machine::{
+    Failure, Gic, Machine, PsciConduit, Ranges, UartKind, VirtioMmio, VirtioMmios, MAX_RANGES,
+    MAX_VIRTIO_MMIO,
+};

@@ -66,6 +66,28 @@ fn pl031_real_time_clock() {
     }
 }
 
+/// QEMU `virt`'s 32 virtio-mmio transports, 0x200 bytes apart from 0x0a00_0000, on SPIs
+/// 16–47 (INTIDs 48–79), in tree order (the DTB lists them from the highest address down);
+/// the Pis have none.
+#[test]
+fn virtio_mmio_windows() {
+    let machine = discover(QEMU_VIRT).unwrap();
+    let windows = machine.virtio_mmio.as_slice();
+    assert_eq!(windows.len(), 32);
+    let mut seen: Vec<(u64, u64, Option<u32>)> =
+        windows.iter().map(|w| (w.window.start, w.window.len(), w.intid)).collect();
+    seen.sort();
+    for (n, (base, len, intid)) in seen.into_iter().enumerate() {
+        assert_eq!(
+            (base, len, intid),
+            (0x0a00_0000 + 0x200 * n as u64, 0x200, Some(48 + n as u32))
+        );
+    }
+    for (name, blob) in [("rpi4", RPI4), ("rpi3", RPI3)] {
+        assert!(discover(blob).unwrap().virtio_mmio.as_slice().is_empty(), "{name}");
+    }
+}
+
 #[test]
 fn qemu_virt_gicv3_at_el2() {
     let machine = discover(QEMU_VIRT_GICV3_EL2).unwrap();

@@ -114,7 +114,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
     let parked = smp::park_spin_table_cores(&machine.cpus);
     let uart_page = PhysRange::from_start_len(uart_base, 0x1000);
     let watchdog_page = PhysRange::from_start_len(machine.watchdog.unwrap_or(0), 0x1000);
-    let mut pages = [uart_page; 5];
+    let mut pages = [uart_page; 5 + rivet_bootinfo::devicetree::MAX_VIRTIO_MMIO];
     let mut count = 1;
     if machine.watchdog.is_some() {
         pages[count] = watchdog_page;
@@ -147,6 +147,14 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
             interrupts::Controller::Bcm2836 { base }
         }),
     };
+    // virtio-mmio windows (several share a page on QEMU `virt`: each page once).
+    for device in machine.virtio_mmio.as_slice() {
+        let page = device.window.grow_to_pages();
+        if !pages[..count].iter().any(|p| p.start <= page.start && page.end <= p.end) {
+            pages[count] = page;
+            count += 1;
+        }
+    }
     let devices = &pages[..count];
     let dtb_range = PhysRange::from_start_len(dtb, bytes.len() as u64);
     let reported = firmware_ram.map(|(ram, _)| ram);
@@ -173,6 +181,16 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         );
     }
     rtc::read_wall_clock(machine.rtc);
+    for device in machine.virtio_mmio.as_slice() {
+        crate::net::virtio::add_mmio_window(crate::net::virtio::MmioWindow {
+            base: device.window.start,
+            size: device.window.len(),
+            // Known bug: driven by its GIC interrupt (`device.intid`), the card stalls within
+            // a few MiB under load on QEMU `virt` (polling works); until that is understood the
+            // network thread polls here.
+            irq: None,
+        });
+    }
     match (controller, machine.virtual_timer) {
         (Some(controller), Some(timer)) => {
             // SAFETY: the ranges are the DTB's GIC or BCM2836 `reg`, translated, and

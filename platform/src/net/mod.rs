@@ -10,7 +10,9 @@
 //! net: address 10.0.2.15/24, gateway 10.0.2.2, dns 10.0.2.3
 //! ```
 //!
-//! `rivet.net.buffer=KIB` sets each TCP socket's receive and send buffers (default 32 KiB).
+//! `rivet.net.buffer=KIB` sets each TCP socket's receive and send buffers (default 32 KiB);
+//! `rivet.net.poll` makes the network thread poll the card every 2 ms instead of waiting for
+//! its interrupt (the devicetree boot always polls for now: see its virtio windows).
 //! Calls block the calling thread only (others run); blocked threads cost no CPU. Several
 //! threads may use one socket; a listener holds up to 128 connections for `accept`.
 //!

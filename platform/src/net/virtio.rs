@@ -43,8 +43,6 @@ static WINDOWS: spin::Mutex<([Option<MmioWindow>; MAX_WINDOWS], usize)> =
 
 /// Records a mapped virtio-mmio window (during boot, before the heap exists). Windows beyond
 /// [`MAX_WINDOWS`] are ignored.
-// Called by boot environments that find such windows.
-#[allow(dead_code)]
 pub(crate) fn add_mmio_window(window: MmioWindow) {
     let mut windows = WINDOWS.lock();
     let (list, count) = &mut *windows;
@@ -138,7 +136,9 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
     let ack = unsafe { InterruptAck::new(window.base as usize) };
     // The interface first: the handler, once routed, needs it to acknowledge the line.
     let net = interface::install(stack, ack, tcp_buffer);
-    let routed = window.irq.map(|irq| {
+    // `rivet.net.poll`: no interrupt, the thread polls (to rule the interrupt path out).
+    let irq = window.irq.filter(|_| command_line.param("rivet.net.poll").is_none());
+    let routed = irq.map(|irq| {
         crate::interrupt::set_gsi_handler(
             irq,
             crate::interrupt::Trigger::Level,
@@ -149,6 +149,7 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
     let interrupt = match routed {
         Some(Ok(_)) => alloc::string::String::from("interrupt-driven"),
         Some(Err(e)) => alloc::format!("polled: line {}: {e}", window.irq.unwrap_or(0)),
+        None if window.irq.is_some() => alloc::string::String::from("polled: rivet.net.poll"),
         None => alloc::string::String::from("polled: no interrupt line"),
     };
     if !matches!(routed, Some(Ok(_))) {

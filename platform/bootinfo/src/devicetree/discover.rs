@@ -18,7 +18,7 @@
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
-use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, UNKNOWN_BOARD};
+use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, VirtioMmio, UNKNOWN_BOARD};
 use rivet_core::memory::PhysRange;
 
 /// Boards recognised from the root node's `compatible`, first match wins. Add a row per board.
@@ -47,6 +47,9 @@ const BCM2835_MBOX: &[u8] = b"brcm,bcm2835-mbox";
 
 /// The Raspberry Pi's power-management block, whose watchdog resets or powers the board off.
 const BCM2835_PM: &[u8] = b"brcm,bcm2835-pm-wdt";
+
+/// A virtio device on the MMIO transport (QEMU `virt`).
+const VIRTIO_MMIO: &[u8] = b"virtio,mmio";
 
 /// The Arm PL031 real-time clock (QEMU `virt`): the wall clock.
 const PL031: &[u8] = b"arm,pl031";
@@ -565,6 +568,19 @@ impl<'a> Walk<'a, '_> {
         if enabled && self.machine.rtc.is_none() && list_contains(node.compatible, PL031) {
             self.machine.rtc = first_reg_address(node, open)?;
         }
+        if enabled && list_contains(node.compatible, VIRTIO_MMIO) {
+            let first = reg(node)?.next().ok_or(Error::BadProperty {
+                node: printable(node.name),
+                property: "reg",
+                problem: "empty",
+            })??;
+            let ancestors = open.get(1..node.depth).unwrap_or(&[]);
+            if let Some(base) = translate(first, ancestors, printable(node.name))? {
+                let window = PhysRange::from_start_len(base, first.len());
+                let intid = node.interrupts.and_then(spi_intid);
+                self.machine.virtio_mmio.push(VirtioMmio { window, intid });
+            }
+        }
         Ok(())
     }
 
@@ -684,6 +700,15 @@ fn local_virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> 
 /// The CPU physical address of a device whose first `reg` entry is `range`, through the `ranges`
 /// of each bus in `ancestors` (root first, the device's parent last); `None` if a bus does not
 /// map it. `node` names the device in errors.
+/// The INTID of the first interrupt in a three-cell GIC specifier list when it is an SPI
+/// (type 0: 32 + its number, which must stay below the GIC's 1020 limit).
+fn spi_intid(interrupts: &[u8]) -> Option<u32> {
+    let entry = interrupts.get(..12)?;
+    let cell = |i: usize| u32::from_be_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
+    let (kind, number) = (cell(0), cell(4));
+    (kind == 0 && number < 988).then_some(32 + number)
+}
+
 /// The CPU address of `node`'s first `reg` entry, translated through the buses above it (`open`
 /// holds every node open above it, the root first); `None` if no bus maps it into the CPU's
 /// address space. An empty `reg` is an error.

@@ -22,6 +22,52 @@ pub enum PsciConduit {
     Smc,
 }
 
+/// Most `virtio,mmio` windows kept (QEMU `virt` lists 32, most of them empty).
+pub const MAX_VIRTIO_MMIO: usize = 32;
+
+/// A `virtio,mmio` node: a virtio device's register window and interrupt.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct VirtioMmio {
+    /// The register window, translated to CPU physical addresses.
+    pub window: PhysRange,
+    /// Its interrupt's GIC INTID (an SPI: 32 + the specifier's number), when `interrupts` is a
+    /// three-cell GIC specifier.
+    pub intid: Option<u32>,
+}
+
+/// The `virtio,mmio` windows, in tree order (beyond [`MAX_VIRTIO_MMIO`] ignored).
+#[derive(Clone, Copy, Debug)]
+pub struct VirtioMmios {
+    items: [VirtioMmio; MAX_VIRTIO_MMIO],
+    len: usize,
+}
+
+impl VirtioMmios {
+    /// None yet.
+    pub const fn new() -> Self {
+        let empty = VirtioMmio { window: PhysRange::new(0, 0), intid: None };
+        Self { items: [empty; MAX_VIRTIO_MMIO], len: 0 }
+    }
+
+    /// The windows.
+    pub fn as_slice(&self) -> &[VirtioMmio] {
+        &self.items[..self.len]
+    }
+
+    pub(super) fn push(&mut self, window: VirtioMmio) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = window;
+            self.len += 1;
+        }
+    }
+}
+
+impl Default for VirtioMmios {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The register interface of the console UART.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum UartKind {
@@ -151,6 +197,8 @@ pub struct Machine<'a> {
     pub virtual_timer: Option<u32>,
     /// The cores under `/cpus`, in devicetree order (see [`Cpus`]).
     pub cpus: Cpus,
+    /// Enabled `virtio,mmio` nodes (QEMU `virt`'s virtio transports).
+    pub virtio_mmio: VirtioMmios,
 }
 
 impl Machine<'_> {
@@ -170,6 +218,7 @@ impl Machine<'_> {
             gic: None,
             bcm2836_local: None,
             virtual_timer: None,
+            virtio_mmio: VirtioMmios::new(),
             cpus: Cpus::new(),
         }
     }

@@ -18,6 +18,7 @@
 //! than falling back to spinning. On the BCM2836 only the per-core timers and mailboxes are
 //! routed: the Pi's peripheral interrupts (the BCM2835 controller behind source bit 8) are not.
 
+use crate::interrupt::{Error as RouteError, Polarity, Trigger};
 use core::sync::atomic::Ordering;
 use rivet_bcm2836_local::Bcm2836Local;
 use rivet_core::interrupt::{self, Irq};
@@ -195,11 +196,44 @@ pub(crate) unsafe fn init(controller: Controller, timer: u32) -> Result<(), Inte
             );
         }
     }
+    if GICV2.get().is_some() || GICV3.get().is_some() {
+        crate::interrupt::set_router(&GicRouter);
+    }
     rivet_arch::time::ALARM.disarm();
     interrupt::set_handler(Irq(timer), timer_interrupt).map_err(InterruptSetupError::Timer)?;
     rivet_core::time::set_alarm(&rivet_arch::time::ALARM, rivet_arch::cpu::wait_for_interrupt);
     crate::time::HAS_ALARM.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// Device interrupts on a GIC, for `crate::interrupt`: a line's number is its SPI's INTID (as
+/// the DTB's `interrupts` gives it, 32 + the SPI number), delivered to the boot core. Lines are
+/// level-sensitive, active high: the GIC's reset configuration, which QEMU's virtio-mmio lines
+/// (high while their interrupt status is not zero) need; other configurations are refused.
+struct GicRouter;
+
+impl crate::interrupt::Router for GicRouter {
+    fn isa_line(&self, _irq: u8) -> Option<(u32, Trigger, Polarity)> {
+        None
+    }
+
+    fn route(&self, gsi: u32, trigger: Trigger, polarity: Polarity) -> Result<Irq, RouteError> {
+        let lines = GICV2.get().map(|g| g.lines()).or_else(|| GICV3.get().map(|g| g.lines()));
+        let lines = lines.ok_or(RouteError::Unsupported)?;
+        if !(32..lines.min(1020)).contains(&gsi) {
+            return Err(RouteError::NoSuchLine(gsi));
+        }
+        if (trigger, polarity) != (Trigger::Level, Polarity::High) {
+            return Err(RouteError::Unsupported);
+        }
+        Ok(Irq(gsi))
+    }
+
+    fn start_legacy_timer(&self, _period_ns: u64) -> Result<(), RouteError> {
+        Err(RouteError::Unsupported)
+    }
+
+    fn stop_legacy_timer(&self) {}
 }
 
 /// The reschedule inter-processor interrupt on a GIC: SGI 1 (SGI 0 is left free). Its handler
