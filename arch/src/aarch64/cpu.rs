@@ -20,18 +20,29 @@ pub fn mmu_enabled() -> bool {
     SCTLR_EL1.is_set(SCTLR_EL1::M)
 }
 
-/// Idles this core until an interrupt has been taken: unmasks IRQs, `wfi`, masks them again.
+/// Idles this core until an interrupt has been taken: `wfi` with IRQs still masked, then
+/// unmasks them for a moment to take what woke it, and masks them again.
 ///
-/// Race-free in that order: an interrupt that became pending before `wfi` (even before the
-/// unmask — say the alarm's deadline passed while it was being armed) makes `wfi` return at
-/// once, as `wfi` wakes on a pending interrupt whatever PSTATE.I says; and it is taken as soon
-/// as IRQs are unmasked, either right after `daifclr` or right after `wfi`. Masking again
-/// before returning keeps the kernel's invariant that interrupts only arrive here.
+/// `wfi` comes first, masked, because it wakes on a pending interrupt whatever PSTATE.I says:
+/// an interrupt that became pending before it (say the alarm's deadline passed while it was
+/// being armed) makes it return at once, and nothing can be taken *before* the `wfi`. The
+/// other order (`daifclr; wfi`) loses wake-ups: an interrupt taken between the two
+/// instructions runs its handler (which may make a thread ready; the idle thread does not
+/// switch inside a handler) and then `wfi` sleeps, the ready thread waiting for some later
+/// interrupt that may never come. The caller looks at its run queue again after this returns.
 pub fn wait_for_interrupt() {
     // SAFETY: the IRQ vector is installed (`trap::init`) and saves everything it clobbers, so
-    // taking an interrupt between these instructions is transparent to the caller. The asm
-    // may run handlers that touch memory: no `nomem`.
-    unsafe { core::arch::asm!("msr daifclr, #2", "wfi", "msr daifset, #2", options(nostack)) };
+    // taking an interrupt between the unmask and the mask is transparent to the caller. The
+    // asm may run handlers that touch memory: no `nomem`.
+    unsafe {
+        core::arch::asm!(
+            "wfi",
+            "msr daifclr, #2",
+            "isb", // the unmask takes effect here: a pending IRQ is taken now
+            "msr daifset, #2",
+            options(nostack)
+        )
+    };
 }
 
 /// This core's affinity (MPIDR_EL1 Aff3.Aff2.Aff1.Aff0) packed into 32 bits as GICv3's

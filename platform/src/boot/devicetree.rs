@@ -185,10 +185,7 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         crate::net::virtio::add_mmio_window(crate::net::virtio::MmioWindow {
             base: device.window.start,
             size: device.window.len(),
-            // Known bug: driven by its GIC interrupt (`device.intid`), the card stalls within
-            // a few MiB under load on QEMU `virt` (polling works); until that is understood the
-            // network thread polls here.
-            irq: None,
+            irq: device.intid,
         });
     }
     match (controller, machine.virtual_timer) {
