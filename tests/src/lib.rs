@@ -400,7 +400,7 @@ pub const SCENARIOS: &[Scenario] = &[
         exit_code: 0,
         reset: false,
         in_order: &[
-            "*net: virtio-net at *, MAC 52:54:00:12:34:56 (interrupt-driven)",
+            "*net: virtio-net at *, MAC 52:54:00:12:34:56 (interrupt-driven*)",
             "*net: address 10.0.2.15/24, gateway 10.0.2.2, dns 10.0.2.3",
             "http-hello: listening on 10.0.2.15:80",
         ],

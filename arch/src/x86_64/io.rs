@@ -45,4 +45,24 @@ impl IoPorts {
         // SAFETY: as in `read_u8`.
         unsafe { port.write(value) }
     }
+
+    /// Reads the 32-bit word at ports `base + offset ..+ 4`; past the range it reads as all ones.
+    pub fn read_u32(&self, offset: u16) -> u32 {
+        if u32::from(offset) + 4 > u32::from(self.count) {
+            return u32::MAX;
+        }
+        let mut port = Port::<u32>::new(self.base.wrapping_add(offset));
+        // SAFETY: the ports are inside the range `new`'s caller vouched for (obligations 1, 2).
+        unsafe { port.read() }
+    }
+
+    /// Writes the 32-bit word at ports `base + offset ..+ 4`; past the range it is ignored.
+    pub fn write_u32(&self, offset: u16, value: u32) {
+        if u32::from(offset) + 4 > u32::from(self.count) {
+            return;
+        }
+        let mut port = Port::<u32>::new(self.base.wrapping_add(offset));
+        // SAFETY: as in `read_u32`.
+        unsafe { port.write(value) }
+    }
 }

@@ -48,8 +48,20 @@ pub(crate) struct Net {
     has_address: AtomicBool,
     /// The card has no interrupt line: the thread polls on a timer.
     polled: AtomicBool,
-    /// Acknowledges the card's interrupt from the handler, without the lock.
-    ack: rivet_virtio_net::InterruptAck,
+    /// How the card's interrupt is acknowledged.
+    ack: Acknowledge,
+    /// The handler masked the card's line ([`Acknowledge::MaskLine`]): the thread `net`
+    /// acknowledges the card and unmasks it.
+    line_masked: AtomicBool,
+}
+
+/// How the card's level-triggered interrupt is quieted.
+pub(crate) enum Acknowledge {
+    /// virtio-mmio: the handler writes the card's InterruptACK register itself, lock-free.
+    Mmio(rivet_virtio_net::InterruptAck),
+    /// PCI: the card's ISR is in a BAR the driver owns, so the handler masks the line and the
+    /// thread `net` reads the ISR (which clears it) under the lock, then unmasks the line.
+    MaskLine(Once<crate::interrupt::Route>),
 }
 
 /// What the lock protects: the stack and the bookkeeping of Rivet's socket types.
@@ -80,11 +92,7 @@ pub(crate) fn net() -> io::Result<&'static Net> {
 }
 
 /// Installs the interface; [`Net::start`] starts its thread.
-pub(crate) fn install(
-    stack: Stack<Device>,
-    ack: rivet_virtio_net::InterruptAck,
-    tcp_buffer: usize,
-) -> &'static Net {
+pub(crate) fn install(stack: Stack<Device>, ack: Acknowledge, tcp_buffer: usize) -> &'static Net {
     let net = NET.call_once(|| Net {
         state: Mutex::new(State {
             stack,
@@ -99,6 +107,7 @@ pub(crate) fn install(
         has_address: AtomicBool::new(false),
         polled: AtomicBool::new(false),
         ack,
+        line_masked: AtomicBool::new(false),
     });
     net
 }
@@ -135,8 +144,25 @@ pub(crate) fn waker() -> Waker {
 impl Net {
     /// Called by the card's interrupt handler: wake the thread `net`.
     pub(super) fn interrupt(&self) {
-        self.ack.acknowledge();
+        match &self.ack {
+            Acknowledge::Mmio(ack) => {
+                ack.acknowledge();
+            }
+            Acknowledge::MaskLine(route) => {
+                if let Some(route) = route.get() {
+                    let _ = crate::interrupt::disable(route);
+                    self.line_masked.store(true, Ordering::Release);
+                }
+            }
+        }
         self.kick();
+    }
+
+    /// Records where the card's line was routed (for [`Acknowledge::MaskLine`]).
+    pub(super) fn set_route(&self, route: crate::interrupt::Route) {
+        if let Acknowledge::MaskLine(slot) = &self.ack {
+            slot.call_once(|| route);
+        }
     }
 
     /// Starts the thread `net` (once the interrupt is routed: its first poll sends the first
@@ -174,6 +200,15 @@ impl Net {
             let seen = self.events.load(Ordering::Acquire);
             let delay = {
                 let mut state = self.lock();
+                if self.line_masked.swap(false, Ordering::AcqRel) {
+                    // Quiet the card first: what arrives after this raises the line again.
+                    state.stack.device().ack_interrupt();
+                    if let Acknowledge::MaskLine(route) = &self.ack {
+                        if let Some(route) = route.get() {
+                            let _ = crate::interrupt::enable(route);
+                        }
+                    }
+                }
                 state.poll(self)
             };
             let delay = match (delay, self.polled.load(Ordering::Acquire)) {

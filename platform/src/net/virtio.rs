@@ -10,7 +10,7 @@
 //! the address the device uses. (Xen PV, whose pseudo-physical pages are not identity-mapped,
 //! has netfront instead.)
 
-use super::interface;
+use super::interface::{self, Acknowledge};
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use core::ptr::NonNull;
 use rivet_core::cmdline::CommandLine;
@@ -18,6 +18,8 @@ use rivet_core::net::config::Ipv4Config;
 use rivet_core::net::Stack;
 use rivet_virtio_net::{Hal, InterruptAck, VirtioNet};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::pci::bus::DeviceFunction;
+use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
 use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
 
@@ -108,21 +110,11 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
             _ => bad_input(format_args!("rivet.net.buffer=: not 1 to 4096 (KiB)")),
         },
     };
-    let windows = WINDOWS.lock().0;
-    let Some((window, transport)) = windows.iter().flatten().find_map(|&window| {
-        let header = NonNull::new(window.base as *mut VirtIOHeader)?;
-        // SAFETY: the boot environment mapped the window as Device memory at this address and
-        // nothing else drives it (`add_mmio_window`'s contract); a window without a device
-        // (magic or device id 0) is refused by `new`.
-        let transport = unsafe { MmioTransport::new(header, window.size as usize) }.ok()?;
-        (transport.device_type() == DeviceType::Network).then_some((window, transport))
-    }) else {
-        return;
-    };
-    let card = match VirtioNet::new(SomeTransport::Mmio(transport)) {
+    let Some(found) = find_card() else { return };
+    let card = match VirtioNet::new(found.transport) {
         Ok(card) => card,
         Err(e) => {
-            log::error!("net: the virtio-net card at {:#x} failed to start: {e}", window.base);
+            log::error!("net: the virtio-net card at {} failed to start: {e}", found.place);
             return;
         }
     };
@@ -131,33 +123,28 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
         ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
     let stack = Stack::new(card, &config, interface::now(), seed)
         .unwrap_or_else(|e| bad_input(format_args!("{e}")));
-    // SAFETY: the window is mapped Device memory (as above); acknowledging is a write of the
-    // status back, which the driver expects of an interrupt handler.
-    let ack = unsafe { InterruptAck::new(window.base as usize) };
     // The interface first: the handler, once routed, needs it to acknowledge the line.
-    let net = interface::install(stack, ack, tcp_buffer);
+    let net = interface::install(stack, found.ack, tcp_buffer);
     // `rivet.net.poll`: no interrupt, the thread polls (to rule the interrupt path out).
-    let irq = window.irq.filter(|_| command_line.param("rivet.net.poll").is_none());
+    let irq = found.irq.filter(|_| command_line.param("rivet.net.poll").is_none());
     let routed = irq.map(|irq| {
-        crate::interrupt::set_gsi_handler(
-            irq,
-            crate::interrupt::Trigger::Level,
-            crate::interrupt::Polarity::High,
-            on_interrupt,
-        )
+        crate::interrupt::set_gsi_handler(irq, found.trigger.0, found.trigger.1, on_interrupt)
     });
     let interrupt = match routed {
-        Some(Ok(_)) => alloc::string::String::from("interrupt-driven"),
-        Some(Err(e)) => alloc::format!("polled: line {}: {e}", window.irq.unwrap_or(0)),
-        None if window.irq.is_some() => alloc::string::String::from("polled: rivet.net.poll"),
+        Some(Ok(route)) => {
+            net.set_route(route);
+            alloc::format!("interrupt-driven, line {}", route.gsi)
+        }
+        Some(Err(e)) => alloc::format!("polled: line {}: {e}", found.irq.unwrap_or(0)),
+        None if found.irq.is_some() => alloc::string::String::from("polled: rivet.net.poll"),
         None => alloc::string::String::from("polled: no interrupt line"),
     };
     if !matches!(routed, Some(Ok(_))) {
         net.poll_on_timer();
     }
     log::info!(
-        "net: virtio-net at {:#x}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({interrupt})",
-        window.base,
+        "net: virtio-net at {}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({interrupt})",
+        found.place,
         mac[0],
         mac[1],
         mac[2],
@@ -166,6 +153,86 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
         mac[5]
     );
     net.start();
+}
+
+/// A network card found, ready to drive.
+struct Found {
+    transport: SomeTransport<'static>,
+    /// Where it is, for the log: `0xfeb00e00` or `pci 00:03.0`.
+    place: alloc::string::String,
+    irq: Option<u32>,
+    trigger: (crate::interrupt::Trigger, crate::interrupt::Polarity),
+    ack: Acknowledge,
+}
+
+/// The first virtio network card: the virtio-mmio windows first, then PCI.
+fn find_card() -> Option<Found> {
+    let windows = WINDOWS.lock().0;
+    let mmio = windows.iter().flatten().find_map(|&window| {
+        let header = NonNull::new(window.base as *mut VirtIOHeader)?;
+        // SAFETY: the boot environment mapped the window as Device memory at this address and
+        // nothing else drives it (`add_mmio_window`'s contract); a window without a device
+        // (magic or device id 0) is refused by `new`.
+        let transport = unsafe { MmioTransport::new(header, window.size as usize) }.ok()?;
+        (transport.device_type() == DeviceType::Network).then_some((window, transport))
+    });
+    if let Some((window, transport)) = mmio {
+        // SAFETY: the window is mapped Device memory (as above); acknowledging is a write of
+        // the status back, which the driver expects of an interrupt handler.
+        let ack = unsafe { InterruptAck::new(window.base as usize) };
+        return Some(Found {
+            transport: SomeTransport::Mmio(transport),
+            place: alloc::format!("{:#x}", window.base),
+            irq: window.irq,
+            trigger: (crate::interrupt::Trigger::Level, crate::interrupt::Polarity::High),
+            ack: Acknowledge::Mmio(ack),
+        });
+    }
+    let cards = PCI_CARDS.lock().0;
+    cards.iter().flatten().find_map(|card| {
+        let f = card.function;
+        let place = alloc::format!("pci {:02x}:{:02x}.{}", f.bus, f.device, f.function);
+        match (card.open)(f) {
+            Ok(transport) => Some(Found {
+                transport: SomeTransport::Pci(transport),
+                place,
+                irq: card.irq,
+                trigger: (crate::interrupt::Trigger::Level, crate::interrupt::Polarity::Low),
+                ack: Acknowledge::MaskLine(spin::Once::new()),
+            }),
+            Err(e) => {
+                log::error!("net: the virtio-net card at {place} failed to open: {e}");
+                None
+            }
+        }
+    })
+}
+
+/// A virtio network function on a PCI bus, as a boot environment found it (its BARs mapped
+/// as Device memory at their physical addresses).
+#[derive(Clone, Copy)]
+pub(crate) struct PciCard {
+    /// Where it is.
+    pub function: DeviceFunction,
+    /// Its interrupt line for `interrupt::set_gsi_handler` (level-triggered, active low).
+    pub irq: Option<u32>,
+    /// Enables it and opens its transport (the boot environment knows the configuration
+    /// mechanism).
+    pub open: fn(DeviceFunction) -> Result<PciTransport, VirtioPciError>,
+}
+
+static PCI_CARDS: spin::Mutex<([Option<PciCard>; 4], usize)> = spin::Mutex::new(([None; 4], 0));
+
+/// Records a PCI network card (during boot). Cards beyond four are ignored.
+// Only the PVH boot walks a PCI bus so far: unused in arm64 builds.
+#[allow(dead_code)]
+pub(crate) fn add_pci_card(card: PciCard) {
+    let mut cards = PCI_CARDS.lock();
+    let (list, count) = &mut *cards;
+    if let Some(slot) = list.get_mut(*count) {
+        *slot = Some(card);
+        *count += 1;
+    }
 }
 
 /// TCP receive and transmit buffers of each socket, when `rivet.net.buffer=` does not say.

@@ -29,6 +29,7 @@
 
 mod apic;
 mod ioapic;
+mod pci;
 mod pit;
 mod reset;
 mod rtc;
@@ -92,6 +93,7 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
     rtc::install();
     smp::discover(start_info);
     ioapic::discover(start_info);
+    pci::discover();
     let (frames, page_tables) = match set_up_memory(&info, &kernel) {
         Ok(memory) => memory,
         Err(e) => fail(e),
@@ -99,6 +101,7 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
     apic::init();
     ioapic::init();
     smp::register();
+    pci::register();
     crate::runtime::start(crate::runtime::Handoff {
         platform: PLATFORM,
         frames,
@@ -257,6 +260,16 @@ fn set_up_memory(
             size: device.size,
             irq: Some(device.irq),
         });
+    }
+    // The memory BARs of the PCI network cards.
+    for window in pci::bar_windows() {
+        let mut page = window.start;
+        while page < window.end {
+            if table.translate(page).is_none() {
+                table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
+            }
+            page += PAGE_SIZE;
+        }
     }
     if let Some(page) = smp::trampoline_code_page() {
         table.map(page, page, PAGE_SIZE, Attributes::CODE, &mut table_frames)?;
