@@ -224,12 +224,17 @@ const NET_MODULES: &[&str] = &[
     "kernel/drivers/virtio/virtio_ring.ko",
     "kernel/drivers/virtio/virtio.ko",
     "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+    "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+    "kernel/drivers/virtio/virtio_pci.ko",
     "kernel/net/core/failover.ko",
     "kernel/drivers/net/net_failover.ko",
     "kernel/drivers/net/virtio_net.ko",
 ];
 
-/// An initramfs like `baseline`'s whose `/init` loads the virtio-net driver, configures eth0 as
+/// An initramfs like `baseline`'s whose `/init` loads the virtio-net driver (found through PCI
+/// or the device tree: Debian's kernel is built without `virtio_mmio.device=`, so on
+/// `microvm`, whose cards only the command line announces, Linux finds none), configures eth0 as
 /// QEMU's user network expects (10.0.2.15/24 via 10.0.2.2), and serves `page` on port 80 with
 /// busybox httpd, then prints [`HTTPD_MARKER`] and stays up.
 pub fn httpd_initrd(baseline: &Baseline, page: &[u8]) -> Result<PathBuf, Error> {

@@ -100,7 +100,12 @@ fn wrk(port: u16) -> Result<WrkFigures, String> {
     run(2, false)?;
     let output = run(MEASURE.as_secs(), true)?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {}", first_line_of(&text)))
+    let figures = parse_wrk(&text)
+        .ok_or_else(|| format!("unreadable wrk output: {}", first_line_of(&text)))?;
+    if figures.requests_per_sec == 0.0 {
+        return Err("wrk got no answer (is the guest's network up?)".into());
+    }
+    Ok(figures)
 }
 
 fn first_line_of(text: &str) -> String {
