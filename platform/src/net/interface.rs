@@ -479,3 +479,25 @@ fn announce(event: &Event) {
         Event::Deconfigured => log::warn!("net: the DHCP lease ended: no address"),
     }
 }
+
+impl State {
+    /// Whether listener `index` has a connection `accept` would return at once.
+    pub(crate) fn listener_ready(&mut self, index: usize) -> bool {
+        let Some(listener) = self.listeners[index].as_ref() else { return false };
+        let sockets = self.stack.sockets();
+        listener.pending.iter().any(|&h| {
+            let state = sockets.get::<tcp::Socket>(h).state();
+            !matches!(state, tcp::State::SynReceived | tcp::State::Listen)
+        })
+    }
+
+    /// Asks to be unparked when listener `index` has a connection.
+    pub(crate) fn watch_listener(&mut self, index: usize) {
+        if let Some(listener) = self.listeners[index].as_mut() {
+            let me = thread::current();
+            if !listener.waiters.iter().any(|t| t.id() == me.id()) {
+                listener.waiters.push(me);
+            }
+        }
+    }
+}

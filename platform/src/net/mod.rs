@@ -19,11 +19,13 @@
 //! One interface with one IPv4 address; no IPv6 yet.
 
 mod interface;
+mod poll;
 mod tcp;
 mod udp;
 pub(crate) mod virtio;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+pub use poll::{poll, Readiness, Source};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

@@ -63,6 +63,10 @@ impl TcpListener {
         Ok(())
     }
 
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
     /// Accepted connections, one by one, forever.
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
         core::iter::from_fn(move || Some(self.accept().map(|(stream, _)| stream)))
@@ -94,6 +98,10 @@ impl TcpStream {
             write_timeout: AtomicU64::new(0),
             nonblocking: AtomicBool::new(false),
         }
+    }
+
+    pub(super) fn handle(&self) -> SocketHandle {
+        self.handle
     }
 
     /// Connects to the first address of `addr` that answers.

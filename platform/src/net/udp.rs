@@ -60,6 +60,10 @@ impl UdpSocket {
         })
     }
 
+    pub(super) fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+
     /// Sends `buf` as one datagram to `addr`; waits for room in the send queue.
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         if buf.len() > MAX_PAYLOAD {
