@@ -2,7 +2,7 @@
 //! in nginx's published benchmarks), over keep-alive connections, one thread per connection.
 //!
 //! `http-hello [PORT]` (default 80). It prints `http-hello: listening on ADDRESS:PORT` once the
-//! interface has its address. Requests other than GET/HEAD get 405; a malformed or oversized
+//! interface has its address. `GET /heap` answers the kernel heap's use instead (soak runs). Requests other than GET/HEAD get 405; a malformed or oversized
 //! request head (over 8 KiB) gets 400 and the connection is closed.
 #![no_std]
 #![no_main]
@@ -88,7 +88,9 @@ fn serve(stream: TcpStream) {
         };
         let head = &buffer[..head_end];
         let keep_alive = !wants_close(head);
-        let sent = if head.starts_with(b"GET ") {
+        let sent = if head.starts_with(b"GET /heap ") {
+            heap(&stream, keep_alive)
+        } else if head.starts_with(b"GET ") {
             respond(&stream, true, keep_alive)
         } else if head.starts_with(b"HEAD ") {
             respond(&stream, false, keep_alive)
@@ -122,6 +124,22 @@ const NOT_ALLOWED: &[u8] =
     b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// `GET /heap`: the kernel heap's use, for soak runs (`cargo xtask bench http --soak N`).
+fn heap(stream: &TcpStream, keep_alive: bool) -> rivet::io::Result<bool> {
+    let usage = rivet::process::heap_usage();
+    let body = alloc::format!("heap: {} of {} bytes allocated\n", usage.allocated, usage.total);
+    let head = alloc::format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    let mut reply = Vec::with_capacity(head.len() + 32 + body.len());
+    reply.extend_from_slice(head.as_bytes());
+    reply.extend_from_slice(if keep_alive { KEEP_ALIVE } else { CLOSE });
+    reply.extend_from_slice(body.as_bytes());
+    stream.write_all(&reply)?;
+    Ok(keep_alive)
+}
 
 /// Whether the request asks to close the connection after the answer (`Connection: close`,
 /// or HTTP/1.0 without `keep-alive`).

@@ -52,3 +52,9 @@ pub(crate) unsafe fn add_region(range: PhysRange) {
 pub(crate) fn total_bytes() -> usize {
     HEAP.0.lock().stats_total_bytes()
 }
+
+/// Bytes handed out (rounded up to the allocator's block sizes) and bytes managed.
+pub(crate) fn usage() -> (usize, usize) {
+    let heap = HEAP.0.lock();
+    (heap.stats_alloc_actual(), heap.stats_total_bytes())
+}

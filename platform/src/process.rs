@@ -75,3 +75,18 @@ macro_rules! main {
         }
     };
 }
+
+/// How much of the heap is in use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HeapUsage {
+    /// Bytes allocated, counted in the allocator's block sizes (what is really taken).
+    pub allocated: usize,
+    /// Bytes the heap manages in all.
+    pub total: usize,
+}
+
+/// The heap's use now: for leak hunting and soak tests (`http-hello` answers it at `/heap`).
+pub fn heap_usage() -> HeapUsage {
+    let (allocated, total) = crate::heap::usage();
+    HeapUsage { allocated, total }
+}

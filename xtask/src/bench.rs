@@ -47,6 +47,9 @@ pub struct Options {
     /// Measure HTTP serving (`cargo xtask bench http`, see `bench_http`) instead of the
     /// boot, size, memory and thread figures.
     pub http: bool,
+    /// With `http`: a soak run of this many requests instead, the guest's heap use printed
+    /// before and after.
+    pub soak: Option<u64>,
 }
 
 /// Parses the guest-reported first-instruction→main time, in microseconds.

@@ -164,6 +164,55 @@ fn serve_and_measure(
     })
 }
 
+/// `GET /heap` from http-hello: its answer's body line.
+fn heap_line(port: u16) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /heap HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    text.lines()
+        .find(|l| l.starts_with("heap: "))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no heap line in {text:?}"))
+}
+
+/// Requests `wrk` made, from its `N requests in …` line.
+fn wrk_requests(output: &str) -> Option<u64> {
+    output.lines().find_map(|l| l.trim().split_once(" requests in ")?.0.parse().ok())
+}
+
+/// A soak run: `total` requests in 30-second `wrk` rounds, the heap use before and after.
+fn soak(port: u16, total: u64) -> Result<String, String> {
+    let before = heap_line(port)?;
+    let mut done = 0;
+    let started = std::time::Instant::now();
+    while done < total {
+        let output = Command::new("wrk")
+            .args([
+                "-t2",
+                &format!("-c{CONNECTIONS}"),
+                "-d30s",
+                &format!("http://127.0.0.1:{port}/"),
+            ])
+            .output()
+            .map_err(|e| format!("wrk: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let round = wrk_requests(&text).filter(|&n| n > 0).ok_or("wrk got no answer")?;
+        done += round;
+        eprintln!("[bench]   soak: {done} of {total} requests");
+    }
+    let after = heap_line(port)?;
+    Ok(format!(
+        "  soak: {done} requests in {:.0} s\n    before: {before}\n    after:  {after}\n",
+        started.elapsed().as_secs_f64()
+    ))
+}
+
 /// The HTTP figures of one machine, as text.
 pub fn bench_machine(
     ws: &Workspace,
@@ -186,6 +235,9 @@ pub fn bench_machine(
         Output::Capture,
     )?;
     let size = std::fs::metadata(&built.image).map(|m| m.len()).unwrap_or(0);
+    if let Some(total) = options.soak {
+        return soak_machine(ws, machine, &built.image, total, options.accel.clone());
+    }
     let linux = match (&machine.linux, options.baseline) {
         (Some(settings), true) => {
             let prepared = baseline::prepare(ws, settings)
@@ -259,6 +311,52 @@ pub fn bench_machine(
     Ok(text)
 }
 
+/// Boots http-hello and soaks it.
+fn soak_machine(
+    ws: &Workspace,
+    machine: &Machine,
+    image: &Path,
+    total: u64,
+    accel: Option<String>,
+) -> Result<String, Error> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::Tool(format!("no free port: {e}")))?
+        .port();
+    let settings = LaunchSettings {
+        image: image.to_owned(),
+        cmdline: String::new(),
+        memory: None,
+        smp: None,
+        accel,
+        net: Some(NetSpec::User(vec![Forward { udp: false, host: port, guest: 80 }])),
+    };
+    // A generous limit: 10^6 requests at a few thousand per second under TCG.
+    let limit = Duration::from_secs(3 * 3600);
+    let report = qemu::boot(
+        ws,
+        &Boot {
+            machine,
+            settings,
+            echo: false,
+            interactive: false,
+            timeout: Some(limit),
+            marker: Some("http-hello: listening on".to_owned()),
+            stop_at_marker: false,
+            live_check: Some(LiveCheck(Arc::new(move || soak(port, total)))),
+        },
+    )?;
+    let text = match report.live_check {
+        Some(Ok(text)) => text,
+        Some(Err(e)) => format!("  soak failed: {e}\n"),
+        None => format!("  soak: the server never came up: {}\n", report.outcome.describe()),
+    };
+    Ok(format!(
+        "\n{} on {} (soak, wrk: {CONNECTIONS} connections)\n{text}",
+        machine.triple, machine.name
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +377,7 @@ mod tests {
         assert_eq!(duration_ms("2.00s"), Some(2000.0));
         assert_eq!(duration_ms("1.50m"), Some(90_000.0));
         assert_eq!(duration_ms("3.0h"), None);
+        assert_eq!(wrk_requests(output), Some(12345));
     }
 
     #[test]

@@ -253,6 +253,10 @@ struct BenchArgs {
     /// or `http` (requests per second with wrk, against busybox httpd in the Linux VM).
     #[arg(value_name = "WHAT", default_value = "boot", value_parser = ["boot", "http"])]
     what: String,
+    /// With `http`: a soak run of N requests against http-hello (no baseline), printing the
+    /// guest's heap use before and after.
+    #[arg(long, value_name = "N")]
+    soak: Option<u64>,
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 5, value_name = "N")]
     runs: usize,
@@ -594,6 +598,7 @@ fn main() -> ExitCode {
                 machines: args.machines,
                 accel: args.accel,
                 http: args.what == "http",
+                soak: args.soak,
             };
             bench::run(&ws, &options).map(|()| 0)
         }
