@@ -15,6 +15,7 @@
 mod local;
 pub(crate) mod sched;
 pub(crate) mod stack;
+mod tls;
 
 pub use local::{AccessError, LocalKey};
 
