@@ -11,3 +11,6 @@
 
 #[cfg(feature = "kernel")]
 mod os;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! printf: the shim's engine (`__rivet_snprintf`) against glibc's `snprintf` on random formats.
+
+use super::prng::Rng;
+use core::ffi::{c_char, c_int};
+use std::ffi::CString;
+
+extern "C" {
+    fn snprintf(buf: *mut c_char, cap: usize, fmt: *const c_char, ...) -> c_int;
+    fn __rivet_snprintf(buf: *mut c_char, cap: usize, fmt: *const c_char, ...) -> c_int;
+}
+
+type Snprintf = unsafe extern "C" fn(*mut c_char, usize, *const c_char, ...) -> c_int;
+
+/// One conversion's argument.
+#[derive(Debug, Clone)]
+enum Arg {
+    /// For conversions without length modifier or with hh/h (promoted to int).
+    Int(c_int),
+    /// For l, ll, z, j, t.
+    Long(i64),
+    Double(f64),
+    Str(CString),
+    Pointer(usize),
+    None,
+}
+
+macro_rules! call_with {
+    ($f:expr, $buf:expr, $cap:expr, $fmt:expr, [$($star:expr),*], $arg:expr) => {
+        match $arg {
+            Arg::Int(v) => $f($buf, $cap, $fmt, $($star,)* *v),
+            Arg::Long(v) => $f($buf, $cap, $fmt, $($star,)* *v),
+            Arg::Double(v) => $f($buf, $cap, $fmt, $($star,)* *v),
+            Arg::Str(v) => $f($buf, $cap, $fmt, $($star,)* v.as_ptr()),
+            Arg::Pointer(v) => $f($buf, $cap, $fmt, $($star,)* *v as *const u8),
+            Arg::None => $f($buf, $cap, $fmt, $($star,)*),
+        }
+    };
+}
+
+/// Formats with `f` into a buffer of `cap` bytes; returns the result and the buffer's text.
+fn run(f: Snprintf, cap: usize, fmt: &CString, stars: &[c_int], arg: &Arg) -> (c_int, Vec<u8>) {
+    let mut buf = vec![0x55u8; cap.max(1) + 16];
+    let ptr = buf.as_mut_ptr().cast::<c_char>();
+    // SAFETY: the buffer has `cap` (+16) writable bytes; the format's conversions match the
+    // arguments by construction (see `generate`).
+    let result = unsafe {
+        match stars {
+            [] => call_with!(f, ptr, cap, fmt.as_ptr(), [], arg),
+            [a] => call_with!(f, ptr, cap, fmt.as_ptr(), [*a], arg),
+            [a, b] => call_with!(f, ptr, cap, fmt.as_ptr(), [*a, *b], arg),
+            _ => unreachable!(),
+        }
+    };
+    let text = if cap == 0 {
+        Vec::new()
+    } else {
+        let end = buf.iter().position(|&b| b == 0).expect("NUL-terminated");
+        buf.truncate(end);
+        buf
+    };
+    (result, text)
+}
+
+/// A random conversion with its arguments.
+fn generate(rng: &mut Rng) -> (String, Vec<c_int>, Arg) {
+    let mut fmt = String::from("[%");
+    let mut stars = Vec::new();
+    for flag in ['-', '+', ' ', '#', '0'] {
+        if rng.one_in(4) {
+            fmt.push(flag);
+        }
+    }
+    match rng.below(4) {
+        0 => {}
+        1 => {
+            fmt.push('*');
+            stars.push(rng.below(40) as c_int - 15);
+        }
+        _ => fmt.push_str(&rng.below(30).to_string()),
+    }
+    match rng.below(5) {
+        0 | 1 => {}
+        2 => {
+            fmt.push_str(".*");
+            stars.push(rng.below(30) as c_int - 5);
+        }
+        3 => fmt.push_str(&format!(".{}", if rng.one_in(10) { rng.below(400) } else { rng.below(25) })),
+        _ => fmt.push('.'),
+    }
+    let arg = match rng.below(10) {
+        0..=3 => {
+            let conv = *rng.pick(&['d', 'i', 'u', 'o', 'x', 'X']);
+            let value = match rng.below(3) {
+                0 => rng.below(200) as i64 - 100,
+                1 => rng.next_u64() as i64 >> rng.below(64),
+                _ => *rng.pick(&[0, 1, -1, i64::MIN, i64::MAX, i32::MIN as i64, u32::MAX as i64]),
+            };
+            let length = *rng.pick(&["", "hh", "h", "l", "ll", "z", "j", "t"]);
+            fmt.push_str(length);
+            fmt.push(conv);
+            if length.is_empty() || length.starts_with('h') {
+                Arg::Int(value as c_int)
+            } else {
+                Arg::Long(value)
+            }
+        }
+        4..=7 => {
+            fmt.push(*rng.pick(&['f', 'F', 'e', 'E', 'g', 'G', 'a', 'A']));
+            Arg::Double(rng.double())
+        }
+        8 => {
+            if rng.one_in(2) {
+                fmt.push('s');
+                let len = rng.below(12) as usize;
+                let text: String = (0..len).map(|_| (b'a' + rng.below(26) as u8) as char).collect();
+                Arg::Str(CString::new(text).unwrap())
+            } else {
+                fmt.push('c');
+                Arg::Int(rng.below(95) as c_int + 32)
+            }
+        }
+        _ => {
+            if rng.one_in(3) {
+                fmt.push('%');
+                // `%%` takes no argument; flags and width are ignored by both.
+                return ("[%%]".to_string(), Vec::new(), Arg::None);
+            }
+            fmt.push('p');
+            Arg::Pointer(if rng.one_in(4) { 0 } else { rng.next_u64() as usize >> 16 })
+        }
+    };
+    fmt.push(']');
+    (fmt, stars, arg)
+}
+
+fn compare(fmt: &str, stars: &[c_int], arg: &Arg, cap: usize) {
+    let cfmt = CString::new(fmt).unwrap();
+    let host = run(snprintf, cap, &cfmt, stars, arg);
+    let shim = run(__rivet_snprintf, cap, &cfmt, stars, arg);
+    assert_eq!(
+        (shim.0, String::from_utf8_lossy(&shim.1)),
+        (host.0, String::from_utf8_lossy(&host.1)),
+        "format {fmt:?} stars {stars:?} arg {arg:?} cap {cap}"
+    );
+}
+
+#[test]
+fn random_conversions_match_glibc() {
+    let mut rng = Rng::new(1);
+    for _ in 0..200_000 {
+        let (fmt, stars, arg) = generate(&mut rng);
+        compare(&fmt, &stars, &arg, 2000);
+    }
+}
+
+#[test]
+fn doubles_in_every_precision_match_glibc() {
+    let mut rng = Rng::new(2);
+    for _ in 0..50_000 {
+        let value = rng.double();
+        for conv in ["%.17g", "%.0f", "%.3f", "%.20e", "%f", "%e", "%g", "%a", "%.800f", "%.760e", "%.40g", "%#.3g", "%.3a"] {
+            compare(conv, &[], &Arg::Double(value), 2000);
+        }
+    }
+}
+
+#[test]
+fn truncation_and_return_value_match_glibc() {
+    let mut rng = Rng::new(3);
+    for _ in 0..20_000 {
+        let (fmt, stars, arg) = generate(&mut rng);
+        let cap = rng.below(12) as usize;
+        compare(&fmt, &stars, &arg, cap);
+    }
+}
+
+#[test]
+fn fixed_cases_match_glibc() {
+    for (fmt, arg) in [
+        ("%s|%5s|%.3s", Arg::None),
+        ("%.0f", Arg::Double(0.5)),
+        ("%.0f", Arg::Double(1.5)),
+        ("%.0f", Arg::Double(2.5)),
+        ("%.1f", Arg::Double(0.25)),
+        ("%.2f", Arg::Double(1.005)),
+        ("%5.1e", Arg::Double(f64::NAN)),
+        ("%05f", Arg::Double(f64::INFINITY)),
+        ("%.1a", Arg::Double(1.97)),
+        ("%.0a", Arg::Double(1.5)),
+        ("%.0a", Arg::Double(2.5)),
+        ("%a", Arg::Double(5e-324)),
+        ("%.500f", Arg::Double(5e-324)),
+        ("%f", Arg::Double(1.7976931348623157e308)),
+        ("%.1000f", Arg::Double(1.0 / 3.0)),
+        ("%.2000e", Arg::Double(0.1)),
+        ("%#.0e|%#.0f|%#g|%#x|%#o|%#.0o", Arg::None),
+        ("%hhd|%hd", Arg::Int(0x1_2381)),
+        ("%-#20.10x|%+.0d|% 05d", Arg::None),
+    ] {
+        match (fmt, &arg) {
+            (_, Arg::None) if fmt.starts_with("%s") => {
+                let cfmt = CString::new(fmt).unwrap();
+                let mut a = [0u8; 64];
+                let mut b = [0u8; 64];
+                // SAFETY: three strings for three %s; 64-byte buffers.
+                let (ra, rb) = unsafe {
+                    (
+                        snprintf(a.as_mut_ptr().cast(), 64, cfmt.as_ptr(), c"x".as_ptr(), core::ptr::null::<c_char>(), core::ptr::null::<c_char>()),
+                        __rivet_snprintf(b.as_mut_ptr().cast(), 64, cfmt.as_ptr(), c"x".as_ptr(), core::ptr::null::<c_char>(), core::ptr::null::<c_char>()),
+                    )
+                };
+                assert_eq!((rb, b), (ra, a), "{fmt}");
+            }
+            (_, Arg::None) if fmt.starts_with("%#") => {
+                let cfmt = CString::new(fmt).unwrap();
+                let mut a = [0u8; 128];
+                let mut b = [0u8; 128];
+                // SAFETY: arguments match the six conversions; 128-byte buffers.
+                let (ra, rb) = unsafe {
+                    (
+                        snprintf(a.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 3.0f64, 3.0f64, 3.0f64, 0 as c_int, 0 as c_int, 0 as c_int),
+                        __rivet_snprintf(b.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 3.0f64, 3.0f64, 3.0f64, 0 as c_int, 0 as c_int, 0 as c_int),
+                    )
+                };
+                assert_eq!((rb, b), (ra, a), "{fmt}");
+            }
+            (_, Arg::None) => {
+                let cfmt = CString::new(fmt).unwrap();
+                let mut a = [0u8; 128];
+                let mut b = [0u8; 128];
+                // SAFETY: three ints for three conversions; 128-byte buffers.
+                let (ra, rb) = unsafe {
+                    (
+                        snprintf(a.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 255 as c_int, 0 as c_int, 42 as c_int),
+                        __rivet_snprintf(b.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 255 as c_int, 0 as c_int, 42 as c_int),
+                    )
+                };
+                assert_eq!((rb, b), (ra, a), "{fmt}");
+            }
+            (_, Arg::Int(v)) => {
+                let cfmt = CString::new(fmt).unwrap();
+                let mut a = [0u8; 64];
+                let mut b = [0u8; 64];
+                // SAFETY: two ints for two conversions.
+                let (ra, rb) = unsafe {
+                    (
+                        snprintf(a.as_mut_ptr().cast(), 64, cfmt.as_ptr(), *v, *v),
+                        __rivet_snprintf(b.as_mut_ptr().cast(), 64, cfmt.as_ptr(), *v, *v),
+                    )
+                };
+                assert_eq!((rb, b), (ra, a), "{fmt}");
+            }
+            _ => compare(fmt, &[], &arg, 30_000),
+        }
+    }
+}
+
+#[test]
+fn count_conversion_matches_glibc() {
+    let mut a: c_int = -1;
+    let mut b: c_int = -1;
+    let mut buf = [0u8; 32];
+    // SAFETY: one string, then an int pointer for %n.
+    unsafe {
+        snprintf(buf.as_mut_ptr().cast(), 32, c"%s%n".as_ptr(), c"hello".as_ptr(), &mut a as *mut c_int);
+        __rivet_snprintf(buf.as_mut_ptr().cast(), 32, c"%s%n".as_ptr(), c"hello".as_ptr(), &mut b as *mut c_int);
+    }
+    assert_eq!(a, b);
+}
