@@ -9,6 +9,12 @@
 //! `rivet_libc_export`, set by `build.rs`), so host tests can compare with glibc's. See README.md.
 #![cfg_attr(not(test), no_std)]
 
+pub mod cstr;
+pub mod ctype;
+pub mod errno;
+pub mod strerror;
+pub mod string;
+
 #[cfg(feature = "kernel")]
 mod os;
 

@@ -1,1 +1,17 @@
-//! The OS-backed half of the C library (helper B's area): placeholder until it lands.
+//! The OS-backed half of the C library: what needs the kernel (feature `kernel`).
+//!
+//! Everything here is glibc 2.36's ABI over Rivet's API crate (`rivet`): the start of a C
+//! program (constructors, `main`, `exit`), memory, the standard streams, errno, clocks, threads,
+//! and the calls Rivet cannot do yet, which fail with the errno a Linux program expects. The
+//! `extern "C"` functions are the unsafe edge (pointers from C); the logic behind them works on
+//! safe slices and Rust types where it can. C code of this layer (per-thread errno, the
+//! variadic `open`/`fcntl`/`ioctl`/`syscall`) is in `csrc/os/`.
+
+mod errno;
+mod exit;
+mod malloc;
+mod start;
+mod stdio;
+mod stubs;
+mod time;
+mod unistd;

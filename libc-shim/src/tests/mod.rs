@@ -5,3 +5,4 @@
 
 mod prng;
 mod printf;
+mod string;
