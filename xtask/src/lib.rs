@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod baseline;
 pub mod bench;
+pub mod cc;
 pub mod cmdline;
 pub mod debian;
 pub mod disk;

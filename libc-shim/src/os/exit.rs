@@ -4,8 +4,8 @@
 //! The exit code reaches the host through `rivet::process::exit` (0 to 127 unchanged). `abort`
 //! ends the run with [`ABORT_EXIT_CODE`].
 
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
+use crate::os::alloc::collections::BTreeMap;
+use crate::os::alloc::vec::Vec;
 use core::ffi::{c_int, c_void};
 use rivet::sync::Mutex;
 

@@ -6,7 +6,7 @@
 //! corrupting the heap). The header sits in a prefix of `max(16, alignment)` bytes, which keeps
 //! the pointer aligned.
 
-use alloc::alloc::{alloc, alloc_zeroed, dealloc, Layout};
+use crate::os::alloc::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use core::ffi::c_void;
 use core::ptr::null_mut;
 

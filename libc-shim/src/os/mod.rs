@@ -7,6 +7,10 @@
 //! safe slices and Rust types where it can. C code of this layer (per-thread errno, the
 //! variadic `open`/`fcntl`/`ioctl`/`syscall`) is in `csrc/os/`.
 
+// The crate root belongs to the pure half, which needs no heap; the os layer brings `alloc` in here
+// (its modules reach it as `crate::os::alloc`).
+extern crate alloc;
+
 mod errno;
 mod exit;
 mod malloc;

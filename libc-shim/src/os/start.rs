@@ -5,8 +5,8 @@
 //! `libc-shim/runtime/`) calls with the C `main`: the work of glibc's `__libc_start_main` and
 //! crt1.o, minus what a unikernel has no use for (auxv, security set-up).
 
-use alloc::ffi::CString;
-use alloc::vec::Vec;
+use crate::os::alloc::ffi::CString;
+use crate::os::alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
 use core::ptr::null_mut;
 

@@ -13,7 +13,7 @@
 //! yet: `fopen` fails with ENOENT, and only these three `FILE`s exist, so a `FILE *` that is not
 //! one of them is refused with EBADF rather than dereferenced.
 
-use alloc::vec::Vec;
+use crate::os::alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr::null_mut;

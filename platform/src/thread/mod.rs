@@ -23,7 +23,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::num::NonZeroUsize;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use core::time::Duration;
 use rivet_core::sync::IrqMutex;
 use sched::ThreadInner;
@@ -112,6 +112,20 @@ pub fn park_timeout(timeout: Duration) {
             return;
         }
     }
+}
+
+/// Blocks the calling thread while `word` holds `expected`, until [`futex_wake`] on the same word
+/// or `timeout` passes (`None`: no limit), like Linux's `FUTEX_WAIT`. Returns `false` if it timed
+/// out. May return spuriously: callers re-check their condition. The building block of C's
+/// pthreads and of libstdc++'s futex calls (libc-shim).
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(crate::time::deadline_ticks);
+    sched::futex_wait(word, expected, deadline)
+}
+
+/// Wakes up to `count` threads blocked in [`futex_wait`] on `word`; returns how many.
+pub fn futex_wake(word: &AtomicU32, count: usize) -> usize {
+    sched::futex_wake(word, count)
 }
 
 /// Cores threads run on.
