@@ -12,7 +12,9 @@
 pub mod cstr;
 pub mod ctype;
 pub mod errno;
+pub mod math;
 pub mod strerror;
+pub mod stdlib;
 pub mod string;
 
 #[cfg(feature = "kernel")]

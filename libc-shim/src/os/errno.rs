@@ -17,7 +17,6 @@ pub(crate) fn set(value: c_int) {
 pub(crate) mod code {
     pub(crate) const EPERM: i32 = 1;
     pub(crate) const ENOENT: i32 = 2;
-    pub(crate) const EINTR: i32 = 4;
     pub(crate) const EBADF: i32 = 9;
     pub(crate) const EAGAIN: i32 = 11;
     pub(crate) const ENOMEM: i32 = 12;

@@ -14,8 +14,18 @@ extern crate alloc;
 mod errno;
 mod exit;
 mod malloc;
+mod pthread;
 mod start;
 mod stdio;
 mod stubs;
 mod time;
 mod unistd;
+
+// The per-architecture pieces (setjmp/longjmp assembly and glibc's `jmp_buf` layout, Linux
+// system-call numbers), one file per architecture, chosen here and nowhere else.
+#[cfg(target_arch = "x86_64")]
+#[path = "arch_x86_64.rs"]
+mod arch;
+#[cfg(target_arch = "aarch64")]
+#[path = "arch_aarch64.rs"]
+mod arch;

@@ -174,21 +174,7 @@ pub unsafe extern "C" fn sigfillset(set: *mut c_void) -> c_int {
     0
 }
 
-/// Linux system call numbers the shim answers (they differ per architecture).
-#[cfg(target_arch = "x86_64")]
-mod number {
-    pub(super) const FUTEX: i64 = 202;
-    pub(super) const GETPID: i64 = 39;
-    pub(super) const GETTID: i64 = 186;
-    pub(super) const SCHED_YIELD: i64 = 24;
-}
-#[cfg(target_arch = "aarch64")]
-mod number {
-    pub(super) const FUTEX: i64 = 98;
-    pub(super) const GETPID: i64 = 172;
-    pub(super) const GETTID: i64 = 178;
-    pub(super) const SCHED_YIELD: i64 = 124;
-}
+use crate::os::arch::syscall_number as number;
 
 const FUTEX_WAIT: i64 = 0;
 const FUTEX_WAKE: i64 = 1;

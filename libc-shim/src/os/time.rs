@@ -20,6 +20,14 @@ pub struct Timespec {
 }
 
 impl Timespec {
+    /// Nanoseconds since the clock's zero, or EINVAL for a malformed value.
+    pub(crate) fn nanos(&self) -> Result<i128, c_int> {
+        if !(0..1_000_000_000).contains(&self.nanoseconds) {
+            return Err(code::EINVAL);
+        }
+        Ok(i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanoseconds))
+    }
+
     /// Seconds and nanoseconds.
     pub(crate) fn parts(&self) -> (i64, i64) {
         (self.seconds, self.nanoseconds)
@@ -45,7 +53,7 @@ const CLOCK_BOOTTIME: c_int = 7;
 const TIMER_ABSTIME: c_int = 1;
 
 /// Nanoseconds on `clock`, or `None` for a clock that does not exist.
-fn now_nanos(clock: c_int) -> Option<i128> {
+pub(crate) fn now_nanos(clock: c_int) -> Option<i128> {
     match clock {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Some(realtime_nanos()),
         CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME

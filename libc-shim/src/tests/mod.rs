@@ -5,4 +5,5 @@
 
 mod prng;
 mod printf;
+mod stdlib;
 mod string;
