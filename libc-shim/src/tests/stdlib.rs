@@ -47,14 +47,14 @@ fn integer_text(rng: &mut Rng) -> String {
         s.push(*rng.pick(&['+', '-']));
     }
     if rng.one_in(3) {
-        s.push_str(rng.pick(&["0x", "0X", "0", "0x", "00"]));
+        s.push_str(rng.pick::<&str>(&["0x", "0X", "0", "0x", "00"]));
     }
     let len = if rng.one_in(5) { rng.below(40) } else { rng.below(12) };
     for _ in 0..len {
         s.push(*rng.pick(&['0', '1', '7', '8', '9', 'a', 'f', 'g', 'z', 'Z', 'F', 'x']));
     }
     if rng.one_in(4) {
-        s.push_str(rng.pick(&[" ", "-", ".", "9999999999999999999999"]));
+        s.push_str(rng.pick::<&str>(&[" ", "-", ".", "9999999999999999999999"]));
     }
     s
 }
@@ -94,9 +94,9 @@ fn float_text(rng: &mut Rng) -> String {
         s.push(*rng.pick(&['+', '-']));
     }
     match rng.below(12) {
-        0 => s.push_str(rng.pick(&["inf", "INFINITY", "infin", "nan", "NaN(123)", "nan(", "nan()", "nan(0x7)", "in", "na"])),
+        0 => s.push_str(rng.pick::<&str>(&["inf", "INFINITY", "infin", "nan", "NaN(123)", "nan(", "nan()", "nan(0x7)", "in", "na"])),
         1..=3 => {
-            s.push_str(rng.pick(&["0x", "0X"]));
+            s.push_str(rng.pick::<&str>(&["0x", "0X"]));
             for _ in 0..rng.below(20) {
                 s.push(*rng.pick(&['0', '1', '8', 'f', 'A', '.', 'c']));
             }
@@ -131,7 +131,7 @@ fn float_text(rng: &mut Rng) -> String {
         }
     }
     if rng.one_in(4) {
-        s.push_str(rng.pick(&["x", "e", ".", "e+", "p"]));
+        s.push_str(rng.pick::<&str>(&["x", "e", ".", "e+", "p"]));
     }
     s
 }
