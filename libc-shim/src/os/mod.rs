@@ -11,6 +11,7 @@
 // (its modules reach it as `crate::os::alloc`).
 extern crate alloc;
 
+mod dl;
 mod errno;
 mod exit;
 mod malloc;

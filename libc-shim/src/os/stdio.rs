@@ -635,3 +635,51 @@ pub extern "C" fn tmpfile() -> *mut IoFile {
     errno::set(code::ENOSYS);
     null_mut()
 }
+
+/// C's `WEOF`.
+const WEOF: u32 = u32::MAX;
+
+/// Writes a wide character, UTF-8 encoded (the "C" locale has no multibyte encoding, but
+/// UTF-8 is what a console shows); EILSEQ for a value that is not a character.
+#[no_mangle]
+pub extern "C" fn fputwc(character: u32, file: *mut IoFile) -> u32 {
+    let Some(c) = char::from_u32(character) else {
+        errno::set(84 /* EILSEQ */);
+        return WEOF;
+    };
+    let Ok(stream) = stream_or_ebadf(file) else { return WEOF };
+    let mut utf8 = [0u8; 4];
+    let bytes = c.encode_utf8(&mut utf8).as_bytes();
+    if stream.write(bytes) == bytes.len() { character } else { WEOF }
+}
+
+/// See [`fputwc`].
+#[no_mangle]
+pub extern "C" fn putwc(character: u32, file: *mut IoFile) -> u32 {
+    fputwc(character, file)
+}
+
+/// [`fputwc`] to `stdout`.
+#[no_mangle]
+pub extern "C" fn putwchar(character: u32) -> u32 {
+    fputwc(character, STDOUT.file.get())
+}
+
+/// Reads a wide character: end of file.
+#[no_mangle]
+pub extern "C" fn fgetwc(file: *mut IoFile) -> u32 {
+    read_end(file);
+    WEOF
+}
+
+/// See [`fgetwc`].
+#[no_mangle]
+pub extern "C" fn getwc(file: *mut IoFile) -> u32 {
+    fgetwc(file)
+}
+
+/// Pushes back a wide character: refused (nothing was read).
+#[no_mangle]
+pub extern "C" fn ungetwc(_character: u32, _file: *mut IoFile) -> u32 {
+    WEOF
+}

@@ -244,3 +244,30 @@ pub unsafe extern "C" fn __rivet_syscall(number: c_long, args: *const c_long) ->
         _ => __rivet_fail(code::ENOSYS),
     }
 }
+
+/// `iconv_open`: no character-set conversions are available (EINVAL, `(iconv_t)-1`).
+#[no_mangle]
+pub extern "C" fn iconv_open(_to: *const c_char, _from: *const c_char) -> isize {
+    errno::set(code::EINVAL);
+    -1
+}
+
+/// `iconv`: see [`iconv_open`] (EBADF: no descriptor can exist).
+#[no_mangle]
+pub extern "C" fn iconv(
+    _descriptor: isize,
+    _input: *mut *mut c_char,
+    _input_left: *mut usize,
+    _output: *mut *mut c_char,
+    _output_left: *mut usize,
+) -> usize {
+    errno::set(code::EBADF);
+    usize::MAX
+}
+
+/// `iconv_close`: see [`iconv_open`].
+#[no_mangle]
+pub extern "C" fn iconv_close(_descriptor: isize) -> c_int {
+    errno::set(code::EBADF);
+    -1
+}

@@ -128,6 +128,15 @@ pub fn futex_wake(word: &AtomicU32, count: usize) -> usize {
     sched::futex_wake(word, count)
 }
 
+/// Ends the calling thread now, as if its closure had returned without a value: its
+/// `thread_local!` values are dropped and joiners wake up (a [`JoinHandle::join`] on it then
+/// panics: there is no result; use it for threads whose handle was dropped, as C's
+/// `pthread_exit` in libc-shim does). Locals of the closure still on its stack are not dropped.
+/// Panics on the `main` thread, which ends with `process::exit` instead.
+pub fn exit_current() -> ! {
+    sched::exit_current()
+}
+
 /// Cores threads run on.
 pub fn available_parallelism() -> core::result::Result<NonZeroUsize, crate::io::Error> {
     Ok(NonZeroUsize::new(sched::online_cores()).unwrap_or(NonZeroUsize::MIN))

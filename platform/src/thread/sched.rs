@@ -458,6 +458,13 @@ extern "C" fn thread_entry(_: u64) -> ! {
     exit()
 }
 
+/// Ends the running spawned thread early (`thread::exit_current`).
+pub(crate) fn exit_current() -> ! {
+    let thread = current().expect("a thread runs under the scheduler");
+    assert!(thread.stack_range.start != thread.stack_range.end, "the main thread cannot exit this way");
+    exit()
+}
+
 /// Ends the running thread: drops its thread-locals, wakes its joiners, leaves for good.
 fn exit() -> ! {
     let thread = current().expect("a spawned thread runs under the scheduler");
