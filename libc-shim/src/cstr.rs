@@ -61,3 +61,49 @@ pub unsafe fn memory_mut<'a>(memory: *mut core::ffi::c_void, len: usize, functio
     // SAFETY: obligation 1, not NULL.
     unsafe { core::slice::from_raw_parts_mut(memory.cast::<u8>(), len) }
 }
+
+/// The units of the NUL-terminated wide string at `string`, without the NUL.
+///
+/// # Safety
+/// 1. `string` is NULL or points to a 0-terminated array of 32-bit units, unchanged for `'a`.
+pub unsafe fn wide<'a>(string: *const u32, function: &str) -> &'a [u32] {
+    assert!(!string.is_null(), "{function}: NULL wide string");
+    let mut len = 0;
+    // SAFETY: obligation 1: every unit up to the terminator is readable.
+    while unsafe { *string.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` units were just read.
+    unsafe { core::slice::from_raw_parts(string, len) }
+}
+
+/// The units of the wide string at `string`, at most `limit`.
+///
+/// # Safety
+/// 1. `string` is readable up to its terminator or `limit` units.
+pub unsafe fn wide_bounded<'a>(string: *const u32, limit: usize, function: &str) -> &'a [u32] {
+    if limit == 0 {
+        return &[];
+    }
+    assert!(!string.is_null(), "{function}: NULL wide string");
+    let mut len = 0;
+    // SAFETY: obligation 1.
+    while len < limit && unsafe { *string.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` units were just read.
+    unsafe { core::slice::from_raw_parts(string, len) }
+}
+
+/// `len` units at `memory` (empty when `len` is 0).
+///
+/// # Safety
+/// 1. If `len` > 0, `memory` is readable for `len` units, unchanged for `'a`.
+pub unsafe fn units<'a>(memory: *const u32, len: usize, function: &str) -> &'a [u32] {
+    if len == 0 {
+        return &[];
+    }
+    assert!(!memory.is_null(), "{function}: NULL buffer");
+    // SAFETY: obligation 1.
+    unsafe { core::slice::from_raw_parts(memory, len) }
+}

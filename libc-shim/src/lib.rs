@@ -12,10 +12,12 @@
 pub mod cstr;
 pub mod ctype;
 pub mod errno;
+pub mod locale;
 pub mod math;
 pub mod strerror;
 pub mod stdlib;
 pub mod string;
+pub mod wchar;
 
 #[cfg(feature = "kernel")]
 mod os;

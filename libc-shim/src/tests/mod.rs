@@ -4,6 +4,7 @@
 //! reproduces. glibc is called under its real names through `extern "C"` blocks.
 
 mod prng;
+mod locale;
 mod printf;
 mod stdlib;
 mod string;
