@@ -17,6 +17,7 @@ pub mod math;
 pub mod strerror;
 pub mod stdlib;
 pub mod string;
+pub mod time;
 pub mod wchar;
 
 #[cfg(feature = "kernel")]

@@ -8,3 +8,4 @@ mod locale;
 mod printf;
 mod stdlib;
 mod string;
+mod time;

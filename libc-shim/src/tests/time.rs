@@ -1,0 +1,117 @@
+//! time.h's calendar functions and strftime against glibc (the test process runs in UTC/"C").
+
+use super::prng::Rng;
+use crate::time::{self, Tm};
+use core::ffi::{c_char, CStr};
+use std::ffi::CString;
+
+mod host {
+    use crate::time::Tm;
+    use core::ffi::c_char;
+    extern "C" {
+        pub fn gmtime_r(t: *const i64, tm: *mut Tm) -> *mut Tm;
+        pub fn timegm(tm: *mut Tm) -> i64;
+        pub fn strftime(b: *mut c_char, n: usize, f: *const c_char, tm: *const Tm) -> usize;
+        pub fn asctime_r(tm: *const Tm, b: *mut c_char) -> *mut c_char;
+    }
+}
+
+fn empty_tm() -> Tm {
+    Tm { tm_sec: 0, tm_min: 0, tm_hour: 0, tm_mday: 0, tm_mon: 0, tm_year: 0, tm_wday: 0, tm_yday: 0, tm_isdst: 0, tm_gmtoff: 0, tm_zone: core::ptr::null() }
+}
+
+/// Compares the fields both fill (tm_zone pointers differ; compare the text).
+fn same(a: &Tm, b: &Tm) -> bool {
+    // SAFETY: both zones are glibc's or ours, NUL-terminated strings.
+    let zones = unsafe { CStr::from_ptr(a.tm_zone) == CStr::from_ptr(b.tm_zone) };
+    Tm { tm_zone: core::ptr::null(), ..*a } == Tm { tm_zone: core::ptr::null(), ..*b } && zones
+}
+
+fn random_time(rng: &mut Rng) -> i64 {
+    match rng.below(4) {
+        0 => rng.below(4_000_000_000) as i64 - 1_000_000_000,
+        1 => (rng.next_u64() as i64) >> (rng.below(30) + 20),
+        2 => rng.below(200_000) as i64 * 86_400 - 5_000_000_000,
+        _ => rng.below(100) as i64 * 31_556_952 + 946_684_800 + rng.below(10) as i64 - 5,
+    }
+}
+
+#[test]
+fn gmtime_and_timegm_match_glibc() {
+    let mut rng = Rng::new(40);
+    for _ in 0..200_000 {
+        let t = random_time(&mut rng);
+        let (mut ours, mut theirs) = (empty_tm(), empty_tm());
+        // SAFETY: valid pointers.
+        unsafe {
+            let a = time::gmtime_r(&t, &mut ours);
+            let b = host::gmtime_r(&t, &mut theirs);
+            assert_eq!(a.is_null(), b.is_null(), "{t}");
+            if !a.is_null() {
+                assert!(same(&ours, &theirs), "{t}: {ours:?} {theirs:?}");
+            }
+        }
+        // Denormalised fields.
+        let mut tm = empty_tm();
+        tm.tm_year = rng.below(400) as i32 - 100;
+        tm.tm_mon = rng.below(40) as i32 - 14;
+        tm.tm_mday = rng.below(100) as i32 - 30;
+        tm.tm_hour = rng.below(60) as i32 - 10;
+        tm.tm_min = rng.below(200) as i32 - 50;
+        tm.tm_sec = rng.below(200) as i32 - 50;
+        let (mut ours, mut theirs) = (tm, tm);
+        // SAFETY: valid pointers.
+        unsafe {
+            assert_eq!(time::timegm(&mut ours), host::timegm(&mut theirs), "{tm:?}");
+        }
+        assert!(same(&ours, &theirs), "{tm:?}");
+    }
+}
+
+#[test]
+fn strftime_matches_glibc() {
+    let mut rng = Rng::new(41);
+    let conversions = b"aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%";
+    for _ in 0..100_000 {
+        let t = random_time(&mut rng) % 400_000_000_000;
+        let mut tm = empty_tm();
+        // SAFETY: valid pointers.
+        unsafe { host::gmtime_r(&t, &mut tm) };
+        let mut format = String::new();
+        for _ in 0..rng.below(4) + 1 {
+            if rng.one_in(3) {
+                format.push_str("x ");
+            }
+            format.push('%');
+            if rng.one_in(4) {
+                format.push(*rng.pick(&['_', '-', '0', '^', '#']));
+            }
+            if rng.one_in(5) {
+                format.push_str(&rng.below(12).to_string());
+            }
+            format.push(char::from(*rng.pick(conversions)));
+        }
+        let cformat = CString::new(format.clone()).unwrap();
+        let size = if rng.one_in(10) { rng.below(20) as usize } else { 200 };
+        let (mut a, mut b) = ([1u8; 256], [1u8; 256]);
+        // SAFETY: 256-byte buffers, `size` <= 200.
+        let (ra, rb) = unsafe {
+            (
+                time::strftime(a.as_mut_ptr().cast(), size, cformat.as_ptr(), &tm),
+                host::strftime(b.as_mut_ptr().cast(), size, cformat.as_ptr(), &tm),
+            )
+        };
+        assert_eq!(ra, rb, "{format:?} {tm:?}");
+        if ra > 0 {
+            assert_eq!(a[..=ra], b[..=rb], "{format:?} {tm:?}: {:?} vs {:?}", String::from_utf8_lossy(&a[..ra]), String::from_utf8_lossy(&b[..rb]));
+        }
+        let (mut a, mut b) = ([0 as c_char; 64], [0 as c_char; 64]);
+        // SAFETY: 64-byte buffers.
+        unsafe {
+            let (x, y) = (time::asctime_r(&tm, a.as_mut_ptr()), host::asctime_r(&tm, b.as_mut_ptr()));
+            if !x.is_null() && !y.is_null() {
+                assert_eq!(CStr::from_ptr(x), CStr::from_ptr(y));
+            }
+        }
+    }
+}
