@@ -6,6 +6,7 @@
 mod prng;
 mod locale;
 mod printf;
+mod scanf;
 mod stdlib;
 mod string;
 mod time;
