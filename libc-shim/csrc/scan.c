@@ -424,12 +424,27 @@ int __rivet_sscanf(const char *input, const char *fmt, ...)
 }
 
 #ifdef RIVET_LIBC_EXPORT
-int vsscanf(const char *input, const char *fmt, va_list ap)
+/* glibc's <stdio.h> redirects the C identifiers sscanf, fscanf … to the __isoc99_ symbols (an
+ * asm label), so the plain symbols are defined here under other C names with their own labels. */
+int rivet_vsscanf(const char *input, const char *fmt, va_list ap) __asm__("vsscanf");
+int rivet_sscanf(const char *input, const char *fmt, ...) __asm__("sscanf");
+int rivet_vfscanf(FILE *stream, const char *fmt, va_list ap) __asm__("vfscanf");
+int rivet_fscanf(FILE *stream, const char *fmt, ...) __asm__("fscanf");
+int rivet_vscanf(const char *fmt, va_list ap) __asm__("vscanf");
+int rivet_scanf(const char *fmt, ...) __asm__("scanf");
+int __isoc99_vsscanf(const char *input, const char *fmt, va_list ap);
+int __isoc99_sscanf(const char *input, const char *fmt, ...);
+int __isoc99_vfscanf(FILE *stream, const char *fmt, va_list ap);
+int __isoc99_fscanf(FILE *stream, const char *fmt, ...);
+int __isoc99_vscanf(const char *fmt, va_list ap);
+int __isoc99_scanf(const char *fmt, ...);
+
+int rivet_vsscanf(const char *input, const char *fmt, va_list ap)
 {
     return __rivet_vsscanf(input, fmt, ap);
 }
 
-int sscanf(const char *input, const char *fmt, ...)
+int rivet_sscanf(const char *input, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -453,7 +468,7 @@ int __isoc99_sscanf(const char *input, const char *fmt, ...)
 }
 
 /* The stream forms: no stream has input in Rivet yet, so each reports end of input. */
-int vfscanf(FILE *stream, const char *fmt, va_list ap)
+int rivet_vfscanf(FILE *stream, const char *fmt, va_list ap)
 {
     (void)stream;
     (void)fmt;
@@ -461,21 +476,21 @@ int vfscanf(FILE *stream, const char *fmt, va_list ap)
     return EOF;
 }
 
-int fscanf(FILE *stream, const char *fmt, ...)
+int rivet_fscanf(FILE *stream, const char *fmt, ...)
 {
     (void)stream;
     (void)fmt;
     return EOF;
 }
 
-int vscanf(const char *fmt, va_list ap)
+int rivet_vscanf(const char *fmt, va_list ap)
 {
     (void)fmt;
     (void)ap;
     return EOF;
 }
 
-int scanf(const char *fmt, ...)
+int rivet_scanf(const char *fmt, ...)
 {
     (void)fmt;
     return EOF;
@@ -483,7 +498,7 @@ int scanf(const char *fmt, ...)
 
 int __isoc99_vfscanf(FILE *stream, const char *fmt, va_list ap)
 {
-    return vfscanf(stream, fmt, ap);
+    return rivet_vfscanf(stream, fmt, ap);
 }
 
 int __isoc99_fscanf(FILE *stream, const char *fmt, ...)
@@ -495,7 +510,7 @@ int __isoc99_fscanf(FILE *stream, const char *fmt, ...)
 
 int __isoc99_vscanf(const char *fmt, va_list ap)
 {
-    return vscanf(fmt, ap);
+    return rivet_vscanf(fmt, ap);
 }
 
 int __isoc99_scanf(const char *fmt, ...)
