@@ -66,6 +66,7 @@ static void test_stdio(void)
     CHECK(fflush(stdout) == 0);
     CHECK(fileno(stdout) == 1 && fileno(stderr) == 2);
     CHECK(fopen("/nope", "r") == NULL && errno == ENOENT);
+    perror("stdio: perror");
     CHECK(getchar() == EOF && feof(stdin));
 }
 

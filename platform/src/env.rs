@@ -27,7 +27,8 @@ pub fn kernel_param(name: &str) -> Option<&'static str> {
 /// The words before `--` on the boot command line (kernel parameters such as `rivet.log=debug`,
 /// and `KEY=VALUE` words that C's `getenv` reads as the environment), in order.
 pub fn kernel_words() -> impl Iterator<Item = &'static str> {
-    let words = rivet_core::boot::boot_info().map(|b| b.command_line.kernel.as_slice()).unwrap_or(&[]);
+    let words =
+        rivet_core::boot::boot_info().map(|b| b.command_line.kernel.as_slice()).unwrap_or(&[]);
     words.iter().map(String::as_str)
 }
 

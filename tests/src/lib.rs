@@ -374,7 +374,7 @@ pub const SCENARIOS: &[Scenario] = &[
         exit_code: 0,
         reset: false,
         in_order: &["libc-test: 2 argument(s) after app", "libc-test: * checks, 0 failed"],
-        anywhere: &["stdio: stderr works"],
+        anywhere: &["stdio: stderr works", "stdio: perror: No such file or directory"],
     },
     // getenv reads KEY=VALUE words before `--`.
     Scenario {

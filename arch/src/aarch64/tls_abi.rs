@@ -31,5 +31,7 @@ pub(crate) fn init_tcb(_tcb: &mut [u8], _thread_pointer: u64) {}
 pub fn set_thread_pointer(thread_pointer: u64) {
     // SAFETY: TPIDR_EL0 is the software thread ID register; Rivet's Rust never reads it, so only
     // C code that expects exactly this (its thread's TLS) sees the change.
-    unsafe { core::arch::asm!("msr tpidr_el0, {}", in(reg) thread_pointer, options(nomem, nostack)) };
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {}", in(reg) thread_pointer, options(nomem, nostack))
+    };
 }

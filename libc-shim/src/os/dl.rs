@@ -35,7 +35,10 @@ fn eh_frame_hdr() -> (usize, usize) {
 /// # Safety
 /// 1. `result` is valid for a write of a `struct dl_find_object`.
 #[no_mangle]
-pub unsafe extern "C" fn _dl_find_object(_address: *mut c_void, result: *mut DlFindObject) -> c_int {
+pub unsafe extern "C" fn _dl_find_object(
+    _address: *mut c_void,
+    result: *mut DlFindObject,
+) -> c_int {
     let (header, size) = eh_frame_hdr();
     if size == 0 || result.is_null() {
         return -1;

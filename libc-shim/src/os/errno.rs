@@ -13,6 +13,12 @@ pub(crate) fn set(value: c_int) {
     unsafe { *__errno_location() = value };
 }
 
+/// The calling thread's errno.
+pub(crate) fn get() -> c_int {
+    // SAFETY: as in `set`: the calling thread's errno, read by that thread.
+    unsafe { *__errno_location() }
+}
+
 /// errno values (Linux's, as glibc's headers define them).
 pub(crate) mod code {
     pub(crate) const EPERM: i32 = 1;

@@ -74,7 +74,9 @@ pub extern "C" fn __cxa_atexit(
     dso: *mut c_void,
 ) -> c_int {
     match function {
-        Some(function) => register(Handler::WithArgument(function, argument as usize, dso as usize)),
+        Some(function) => {
+            register(Handler::WithArgument(function, argument as usize, dso as usize))
+        }
         None => -1,
     }
 }
@@ -124,7 +126,8 @@ pub(crate) fn run_thread_destructors() {
         let Some((function, object)) = next else { return };
         // SAFETY: registered by `__cxa_thread_atexit_impl` from a non-NULL function pointer
         // with the C calling convention, for exactly this call.
-        let function = unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void)>(function) };
+        let function =
+            unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void)>(function) };
         // SAFETY: the object was registered with its destructor by the C++ runtime.
         unsafe { function(object as *mut c_void) };
     }

@@ -42,7 +42,13 @@ fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
         return null_mut();
     };
     // SAFETY: the layout's size is at least the prefix, so never zero.
-    let base = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } };
+    let base = unsafe {
+        if zeroed {
+            alloc_zeroed(layout)
+        } else {
+            alloc(layout)
+        }
+    };
     if base.is_null() {
         errno::set(code::ENOMEM);
         return null_mut();
@@ -149,7 +155,11 @@ pub unsafe extern "C" fn realloc(pointer: *mut c_void, size: usize) -> *mut c_vo
 /// # Safety
 /// As for [`realloc`].
 #[no_mangle]
-pub unsafe extern "C" fn reallocarray(pointer: *mut c_void, count: usize, size: usize) -> *mut c_void {
+pub unsafe extern "C" fn reallocarray(
+    pointer: *mut c_void,
+    count: usize,
+    size: usize,
+) -> *mut c_void {
     match count.checked_mul(size) {
         // SAFETY: the caller's obligations are realloc's.
         Some(total) => unsafe { realloc(pointer, total) },
@@ -175,7 +185,9 @@ fn aligned(align: usize, size: usize) -> *mut c_void {
 /// 1. `out` is valid for a pointer-sized write.
 #[no_mangle]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
-    if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 || align > ALIGN_MASK
+    if !align.is_power_of_two()
+        || !align.is_multiple_of(core::mem::size_of::<usize>())
+        || align > ALIGN_MASK
     {
         return code::EINVAL;
     }

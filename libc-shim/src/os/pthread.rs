@@ -231,7 +231,11 @@ pub extern "C" fn pthread_setname_np(_thread: usize, _name: *const c_char) -> c_
 /// # Safety
 /// 1. `buffer` is valid for a write of `length` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_getname_np(_thread: usize, buffer: *mut c_char, length: usize) -> c_int {
+pub unsafe extern "C" fn pthread_getname_np(
+    _thread: usize,
+    buffer: *mut c_char,
+    length: usize,
+) -> c_int {
     if length > 0 && !buffer.is_null() {
         // SAFETY: obligation 1.
         unsafe { buffer.write(0) };
@@ -306,7 +310,10 @@ pub unsafe extern "C" fn pthread_attr_setdetachstate(attr: *mut c_void, state: c
 /// # Safety
 /// As for [`pthread_attr_init`]; `state` is valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_attr_getdetachstate(attr: *const c_void, state: *mut c_int) -> c_int {
+pub unsafe extern "C" fn pthread_attr_getdetachstate(
+    attr: *const c_void,
+    state: *mut c_int,
+) -> c_int {
     null_check(attr.cast_mut(), "pthread_attr_getdetachstate");
     // SAFETY: obligation 1 of pthread_attr_init.
     let stored = unsafe { word(attr.cast_mut(), ATTR_DETACH) }.load(Ordering::Relaxed);
@@ -323,7 +330,11 @@ pub extern "C" fn pthread_attr_setschedpolicy(_attr: *mut c_void, _policy: c_int
 
 /// See [`pthread_attr_setschedpolicy`].
 #[no_mangle]
-pub extern "C" fn pthread_setschedparam(_thread: usize, _policy: c_int, _param: *const c_void) -> c_int {
+pub extern "C" fn pthread_setschedparam(
+    _thread: usize,
+    _policy: c_int,
+    _param: *const c_void,
+) -> c_int {
     0
 }
 
@@ -348,7 +359,11 @@ pub extern "C" fn pthread_cancel(_thread: usize) -> c_int {
 /// Signals are not supported.
 #[no_mangle]
 pub extern "C" fn pthread_kill(_thread: usize, signal: c_int) -> c_int {
-    if signal == 0 { 0 } else { ENOSYS }
+    if signal == 0 {
+        0
+    } else {
+        ENOSYS
+    }
 }
 
 // ---- mutexes ------------------------------------------------------------------------------
@@ -392,7 +407,12 @@ unsafe fn mutex_lock(mutex: *mut c_void, timeout: Option<Duration>, try_only: bo
     null_check(mutex, "pthread_mutex_lock");
     // SAFETY: obligation 1: a pthread_mutex_t is at least 40 bytes, 8-aligned.
     let (state, count, owner, kind) = unsafe {
-        (word(mutex, MUTEX_STATE), word(mutex, MUTEX_COUNT), word64(mutex, MUTEX_OWNER), word(mutex, MUTEX_KIND))
+        (
+            word(mutex, MUTEX_STATE),
+            word(mutex, MUTEX_COUNT),
+            word64(mutex, MUTEX_OWNER),
+            word(mutex, MUTEX_KIND),
+        )
     };
     let kind = kind.load(Ordering::Relaxed) & KIND_MASK;
     let me = me();
@@ -467,7 +487,10 @@ pub unsafe extern "C" fn pthread_mutex_trylock(mutex: *mut c_void) -> c_int {
 /// # Safety
 /// As for [`pthread_mutex_lock`]; `deadline` is a valid `struct timespec`.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut c_void, deadline: *const Timespec) -> c_int {
+pub unsafe extern "C" fn pthread_mutex_timedlock(
+    mutex: *mut c_void,
+    deadline: *const Timespec,
+) -> c_int {
     // SAFETY: the caller's obligations.
     unsafe { pthread_mutex_clocklock(mutex, 0, deadline) }
 }
@@ -477,7 +500,11 @@ pub unsafe extern "C" fn pthread_mutex_timedlock(mutex: *mut c_void, deadline: *
 /// # Safety
 /// As for [`pthread_mutex_lock`]; `deadline` is a valid `struct timespec`.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_mutex_clocklock(mutex: *mut c_void, clock: c_int, deadline: *const Timespec) -> c_int {
+pub unsafe extern "C" fn pthread_mutex_clocklock(
+    mutex: *mut c_void,
+    clock: c_int,
+    deadline: *const Timespec,
+) -> c_int {
     // SAFETY: the caller's obligations.
     match unsafe { time_left(clock, deadline) } {
         // SAFETY: obligation 1 of pthread_mutex_lock.
@@ -495,7 +522,12 @@ pub unsafe extern "C" fn pthread_mutex_unlock(mutex: *mut c_void) -> c_int {
     null_check(mutex, "pthread_mutex_unlock");
     // SAFETY: obligation 1.
     let (state, count, owner, kind) = unsafe {
-        (word(mutex, MUTEX_STATE), word(mutex, MUTEX_COUNT), word64(mutex, MUTEX_OWNER), word(mutex, MUTEX_KIND))
+        (
+            word(mutex, MUTEX_STATE),
+            word(mutex, MUTEX_COUNT),
+            word64(mutex, MUTEX_OWNER),
+            word(mutex, MUTEX_KIND),
+        )
     };
     let kind = kind.load(Ordering::Relaxed) & KIND_MASK;
     if kind != 0 {
@@ -610,7 +642,11 @@ unsafe fn cond_wait(cond: *mut c_void, mutex: *mut c_void, timeout: Option<Durat
     if relocked != 0 {
         return relocked;
     }
-    if woken { 0 } else { ETIMEDOUT }
+    if woken {
+        0
+    } else {
+        ETIMEDOUT
+    }
 }
 
 /// Waits until signalled.
@@ -628,7 +664,11 @@ pub unsafe extern "C" fn pthread_cond_wait(cond: *mut c_void, mutex: *mut c_void
 /// # Safety
 /// As for [`pthread_cond_wait`]; `deadline` is a valid `struct timespec`.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_cond_timedwait(cond: *mut c_void, mutex: *mut c_void, deadline: *const Timespec) -> c_int {
+pub unsafe extern "C" fn pthread_cond_timedwait(
+    cond: *mut c_void,
+    mutex: *mut c_void,
+    deadline: *const Timespec,
+) -> c_int {
     null_check(cond, "pthread_cond_timedwait");
     // SAFETY: obligation 1 of pthread_cond_wait.
     let clock = unsafe { word(cond, COND_CLOCK) }.load(Ordering::Relaxed) as c_int;
@@ -724,7 +764,10 @@ pub unsafe extern "C" fn pthread_condattr_setclock(attr: *mut c_void, clock: c_i
 /// # Safety
 /// As for [`pthread_condattr_init`]; `clock` is valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_condattr_getclock(attr: *const c_void, clock: *mut c_int) -> c_int {
+pub unsafe extern "C" fn pthread_condattr_getclock(
+    attr: *const c_void,
+    clock: *mut c_int,
+) -> c_int {
     null_check(attr.cast_mut(), "pthread_condattr_getclock");
     // SAFETY: as documented.
     unsafe { clock.write(word(attr.cast_mut(), 0).load(Ordering::Relaxed) as c_int) };
@@ -764,7 +807,10 @@ fn rwlock_acquire(state: &AtomicU32, write: bool, try_only: bool) -> c_int {
         };
         match next {
             Some(next) => {
-                if state.compare_exchange(current, next, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                if state
+                    .compare_exchange(current, next, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
                     return 0;
                 }
             }
@@ -913,7 +959,11 @@ pub unsafe extern "C" fn pthread_spin_trylock(lock: *mut c_void) -> c_int {
     null_check(lock, "pthread_spin_trylock");
     // SAFETY: obligation 1 of pthread_spin_init.
     let state = unsafe { word(lock, 0) };
-    if state.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() { 0 } else { EBUSY }
+    if state.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        0
+    } else {
+        EBUSY
+    }
 }
 
 /// Releases a spin lock.
@@ -955,7 +1005,10 @@ fn keys() -> rivet::sync::MutexGuard<'static, Keys> {
 /// # Safety
 /// 1. `key` is valid for a write of a `pthread_key_t`.
 #[no_mangle]
-pub unsafe extern "C" fn pthread_key_create(key: *mut u32, destructor: Option<Destructor>) -> c_int {
+pub unsafe extern "C" fn pthread_key_create(
+    key: *mut u32,
+    destructor: Option<Destructor>,
+) -> c_int {
     let mut keys = keys();
     let destructor = destructor.map_or(0, |d| d as usize);
     let index = match keys.slots.iter().position(Option::is_none) {
@@ -992,7 +1045,10 @@ pub extern "C" fn pthread_key_delete(key: u32) -> c_int {
 #[no_mangle]
 pub extern "C" fn pthread_getspecific(key: u32) -> *mut c_void {
     let keys = keys();
-    keys.values.get(&me()).and_then(|v| v.get(&key)).map_or(core::ptr::null_mut(), |&v| v as *mut c_void)
+    keys.values
+        .get(&me())
+        .and_then(|v| v.get(&key))
+        .map_or(core::ptr::null_mut(), |&v| v as *mut c_void)
 }
 
 /// Sets the calling thread's value for `key`.

@@ -62,8 +62,7 @@ fn function_array(start: *const u8, end: *const u8) -> Vec<ArrayFunction> {
 
 /// Runs the image's `.fini_array` destructors, last first (part of `exit`).
 pub(crate) fn run_fini_array() {
-    let functions =
-        function_array(&raw const __fini_array_start, &raw const __fini_array_end);
+    let functions = function_array(&raw const __fini_array_start, &raw const __fini_array_end);
     for function in functions.into_iter().rev() {
         // SAFETY: a destructor registered by the compiler; it ignores its arguments.
         unsafe { function(0, null_mut(), null_mut()) };

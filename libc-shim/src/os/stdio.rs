@@ -229,7 +229,11 @@ pub(crate) fn write_fd(fd: c_int, bytes: &[u8]) -> Result<usize, c_int> {
 /// # Safety
 /// 1. `bytes` is valid for reads of `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn __rivet_file_write(file: *mut IoFile, bytes: *const c_char, len: usize) -> usize {
+pub unsafe extern "C" fn __rivet_file_write(
+    file: *mut IoFile,
+    bytes: *const c_char,
+    len: usize,
+) -> usize {
     let Ok(stream) = stream_or_ebadf(file) else { return 0 };
     if len == 0 {
         return 0;
@@ -253,7 +257,12 @@ pub unsafe extern "C" fn __rivet_fd_write(fd: c_int, bytes: *const c_char, len: 
 /// # Safety
 /// 1. `data` is valid for reads of `size * count` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn fwrite(data: *const c_void, size: usize, count: usize, file: *mut IoFile) -> usize {
+pub unsafe extern "C" fn fwrite(
+    data: *const c_void,
+    size: usize,
+    count: usize,
+    file: *mut IoFile,
+) -> usize {
     let Some(total) = size.checked_mul(count) else { return 0 };
     if total == 0 {
         return 0;
@@ -268,7 +277,12 @@ pub unsafe extern "C" fn fwrite(data: *const c_void, size: usize, count: usize, 
 /// # Safety
 /// As for [`fwrite`].
 #[no_mangle]
-pub unsafe extern "C" fn fwrite_unlocked(data: *const c_void, size: usize, count: usize, file: *mut IoFile) -> usize {
+pub unsafe extern "C" fn fwrite_unlocked(
+    data: *const c_void,
+    size: usize,
+    count: usize,
+    file: *mut IoFile,
+) -> usize {
     // SAFETY: the caller's obligations are fwrite's.
     unsafe { fwrite(data, size, count, file) }
 }
@@ -285,7 +299,11 @@ pub unsafe extern "C" fn fputs(text: *const c_char, file: *mut IoFile) -> c_int 
     // SAFETY: obligation 1.
     let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
     let Ok(stream) = stream_or_ebadf(file) else { return EOF };
-    if stream.write(bytes) == bytes.len() { 1 } else { EOF }
+    if stream.write(bytes) == bytes.len() {
+        1
+    } else {
+        EOF
+    }
 }
 
 /// `fputs` without locking.
@@ -312,13 +330,21 @@ pub unsafe extern "C" fn puts(text: *const c_char) -> c_int {
     let mut line = Vec::with_capacity(bytes.len() + 1);
     line.extend_from_slice(bytes);
     line.push(b'\n');
-    if STDOUT.write(&line) == line.len() { 1 } else { EOF }
+    if STDOUT.write(&line) == line.len() {
+        1
+    } else {
+        EOF
+    }
 }
 
 fn put_byte(byte: c_int, file: *mut IoFile) -> c_int {
     let Ok(stream) = stream_or_ebadf(file) else { return EOF };
     let b = byte as u8;
-    if stream.write(&[b]) == 1 { c_int::from(b) } else { EOF }
+    if stream.write(&[b]) == 1 {
+        c_int::from(b)
+    } else {
+        EOF
+    }
 }
 
 /// Writes one byte.
@@ -437,14 +463,24 @@ pub extern "C" fn fgets(_buffer: *mut c_char, _size: c_int, file: *mut IoFile) -
 
 /// Reads items: none (end of file).
 #[no_mangle]
-pub extern "C" fn fread(_data: *mut c_void, _size: usize, _count: usize, file: *mut IoFile) -> usize {
+pub extern "C" fn fread(
+    _data: *mut c_void,
+    _size: usize,
+    _count: usize,
+    file: *mut IoFile,
+) -> usize {
     read_end(file);
     0
 }
 
 /// `fread` without locking.
 #[no_mangle]
-pub extern "C" fn fread_unlocked(data: *mut c_void, size: usize, count: usize, file: *mut IoFile) -> usize {
+pub extern "C" fn fread_unlocked(
+    data: *mut c_void,
+    size: usize,
+    count: usize,
+    file: *mut IoFile,
+) -> usize {
     fread(data, size, count, file)
 }
 
@@ -478,7 +514,12 @@ pub extern "C" fn fileno(file: *mut IoFile) -> c_int {
 
 /// Changes a stream's buffering (`buffer` is ignored: the shim keeps its own).
 #[no_mangle]
-pub extern "C" fn setvbuf(file: *mut IoFile, _buffer: *mut c_char, mode: c_int, _size: usize) -> c_int {
+pub extern "C" fn setvbuf(
+    file: *mut IoFile,
+    _buffer: *mut c_char,
+    mode: c_int,
+    _size: usize,
+) -> c_int {
     let Ok(stream) = stream_or_ebadf(file) else { return -1 };
     let buffering = match mode {
         IOFBF => Buffering::Full,
@@ -552,7 +593,11 @@ pub extern "C" fn fopen64(path: *const c_char, mode: *const c_char) -> *mut IoFi
 
 /// Reopens a stream: no files yet (ENOENT).
 #[no_mangle]
-pub extern "C" fn freopen(_path: *const c_char, _mode: *const c_char, _file: *mut IoFile) -> *mut IoFile {
+pub extern "C" fn freopen(
+    _path: *const c_char,
+    _mode: *const c_char,
+    _file: *mut IoFile,
+) -> *mut IoFile {
     errno::set(code::ENOENT);
     null_mut()
 }
@@ -650,7 +695,11 @@ pub extern "C" fn fputwc(character: u32, file: *mut IoFile) -> u32 {
     let Ok(stream) = stream_or_ebadf(file) else { return WEOF };
     let mut utf8 = [0u8; 4];
     let bytes = c.encode_utf8(&mut utf8).as_bytes();
-    if stream.write(bytes) == bytes.len() { character } else { WEOF }
+    if stream.write(bytes) == bytes.len() {
+        character
+    } else {
+        WEOF
+    }
 }
 
 /// See [`fputwc`].
@@ -682,4 +731,32 @@ pub extern "C" fn getwc(file: *mut IoFile) -> u32 {
 #[no_mangle]
 pub extern "C" fn ungetwc(_character: u32, _file: *mut IoFile) -> u32 {
     WEOF
+}
+
+extern "C" {
+    fn strerror(error: c_int) -> *const c_char;
+}
+
+/// Prints `prefix: <message for errno>` to stderr (just the message when `prefix` is NULL or
+/// empty).
+///
+/// # Safety
+/// 1. `prefix` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn perror(prefix: *const c_char) {
+    let error = crate::os::errno::get();
+    // SAFETY: strerror returns a NUL-terminated message for any value.
+    let message = unsafe { CStr::from_ptr(strerror(error)) }.to_bytes();
+    let mut line = Vec::new();
+    if !prefix.is_null() {
+        // SAFETY: obligation 1.
+        let prefix = unsafe { CStr::from_ptr(prefix) }.to_bytes();
+        if !prefix.is_empty() {
+            line.extend_from_slice(prefix);
+            line.extend_from_slice(b": ");
+        }
+    }
+    line.extend_from_slice(message);
+    line.push(b'\n');
+    STDERR.write(&line);
 }

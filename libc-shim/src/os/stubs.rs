@@ -114,7 +114,11 @@ pub extern "C" fn close(fd: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn getcwd(buffer: *mut c_char, size: usize) -> *mut c_char {
     if buffer.is_null() || size < 2 {
-        errno::set(if buffer.is_null() { code::EINVAL } else { 34 /* ERANGE */ });
+        errno::set(if buffer.is_null() {
+            code::EINVAL
+        } else {
+            34 /* ERANGE */
+        });
         return core::ptr::null_mut();
     }
     // SAFETY: obligation 1, size >= 2.

@@ -56,10 +56,12 @@ const TIMER_ABSTIME: c_int = 1;
 pub(crate) fn now_nanos(clock: c_int) -> Option<i128> {
     match clock {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Some(realtime_nanos()),
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
-        | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => {
-            Some(i128::from(Instant::now().as_nanos()))
-        }
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => Some(i128::from(Instant::now().as_nanos())),
         _ => None,
     }
 }

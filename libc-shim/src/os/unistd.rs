@@ -115,9 +115,7 @@ pub extern "C" fn sysconf(name: c_int) -> c_long {
         SC_OPEN_MAX => 1024,
         SC_PAGESIZE => 4096,
         SC_NPROCESSORS_CONF | SC_NPROCESSORS_ONLN => cores(),
-        SC_PHYS_PAGES => {
-            rivet::env::heap_bytes().map_or(-1, |bytes| (bytes / 4096) as c_long)
-        }
+        SC_PHYS_PAGES => rivet::env::heap_bytes().map_or(-1, |bytes| (bytes / 4096) as c_long),
         _ => {
             errno::set(code::EINVAL);
             -1
@@ -227,14 +225,26 @@ pub extern "C" fn dgettext(_domain: *const c_char, message: *const c_char) -> *m
 
 /// `dcgettext`: messages are not translated.
 #[no_mangle]
-pub extern "C" fn dcgettext(_domain: *const c_char, message: *const c_char, _category: c_int) -> *mut c_char {
+pub extern "C" fn dcgettext(
+    _domain: *const c_char,
+    message: *const c_char,
+    _category: c_int,
+) -> *mut c_char {
     message.cast_mut()
 }
 
 /// `ngettext`: English plural rule, untranslated.
 #[no_mangle]
-pub extern "C" fn ngettext(singular: *const c_char, plural: *const c_char, count: u64) -> *mut c_char {
-    if count == 1 { singular.cast_mut() } else { plural.cast_mut() }
+pub extern "C" fn ngettext(
+    singular: *const c_char,
+    plural: *const c_char,
+    count: u64,
+) -> *mut c_char {
+    if count == 1 {
+        singular.cast_mut()
+    } else {
+        plural.cast_mut()
+    }
 }
 
 /// `textdomain`: accepted and ignored.
@@ -251,6 +261,9 @@ pub extern "C" fn bindtextdomain(_domain: *const c_char, directory: *const c_cha
 
 /// `bind_textdomain_codeset`: accepted and ignored.
 #[no_mangle]
-pub extern "C" fn bind_textdomain_codeset(_domain: *const c_char, codeset: *const c_char) -> *mut c_char {
+pub extern "C" fn bind_textdomain_codeset(
+    _domain: *const c_char,
+    codeset: *const c_char,
+) -> *mut c_char {
     codeset.cast_mut()
 }

@@ -244,7 +244,8 @@ fn next_id() -> u64 {
 /// An idle thread on `stack` that will run the idle loop of core `core` once switched to.
 fn make_idle(stack: Stack, core: usize) -> *mut ThreadInner {
     let range = stack.range();
-    let idle = Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, Some(stack), None));
+    let idle =
+        Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, Some(stack), None));
     let sp = rivet_arch::context::prepare(range, idle_entry, core as u64);
     // SAFETY: nothing else knows this thread yet.
     unsafe { *idle.sp.get() = sp };
@@ -461,7 +462,10 @@ extern "C" fn thread_entry(_: u64) -> ! {
 /// Ends the running spawned thread early (`thread::exit_current`).
 pub(crate) fn exit_current() -> ! {
     let thread = current().expect("a thread runs under the scheduler");
-    assert!(thread.stack_range.start != thread.stack_range.end, "the main thread cannot exit this way");
+    assert!(
+        thread.stack_range.start != thread.stack_range.end,
+        "the main thread cannot exit this way"
+    );
     exit()
 }
 
