@@ -57,7 +57,8 @@ pub fn build_program(
         .args(sources)
         .args(extra)
         .stdin(Stdio::null());
-    let described = format!("{} --target {triple} … -o {}", wrapper(ws, language).display(), output.display());
+    let described =
+        format!("{} --target {triple} … -o {}", wrapper(ws, language).display(), output.display());
     let out = command.output().map_err(|e| Error::Build(format!("{described}: {e}")))?;
     if !out.status.success() {
         return Err(Error::Build(format!(
@@ -124,8 +125,9 @@ pub fn c_example(ws: &Workspace, name: &str) -> Result<Option<CExample>, Error> 
         return Ok(Some(CExample { language, sources: vec![single], runtime_crate: None }));
     }
     let dir = base.join(rest);
-    let entries = std::fs::read_dir(&dir)
-        .map_err(|e| Error::Build(format!("C example {name}: cannot read {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        Error::Build(format!("C example {name}: cannot read {}: {e}", dir.display()))
+    })?;
     let mut sources: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "c" || ext == "cpp"))

@@ -15,6 +15,7 @@ pub mod cmdline;
 pub mod debian;
 pub mod disk;
 pub mod image;
+pub mod libc_bench;
 pub mod machine;
 pub mod qemu;
 pub mod suite;
