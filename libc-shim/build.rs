@@ -27,6 +27,8 @@ fn main() {
     // The printf engine relies on exact IEEE double arithmetic and integer overflow rules; keep
     // the compiler from being clever (and from turning loops into calls to memcpy/memset).
     build.flag("-std=gnu11").flag("-fno-strict-aliasing").flag("-fno-tree-loop-distribute-patterns");
+    // sqrt in csrc/floats.c is __builtin_sqrt: without this GCC would call sqrt itself on NaN.
+    build.flag("-fno-math-errno");
     if bare {
         println!("cargo::rustc-cfg=rivet_libc_export");
         build.define("RIVET_LIBC_EXPORT", None);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #ifdef RIVET_LIBC_EXPORT
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -31,17 +32,26 @@ float strtof_l(const char *text, char **end, locale_t l) { (void)l; return strto
 long double strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
 double atof(const char *text) { return strtod(text, NULL); }
 
+/* NaN results: Rust's soft-float arithmetic (x86_64-unknown-none) makes positive NaNs, while
+ * glibc's come from the FPU: a NaN argument propagates (x + x) and an invalid operation gives the
+ * CPU's default NaN (negative on x86_64). Results are passed through these so printf shows
+ * what glibc shows. */
+static double default_nan(void) { volatile double zero = 0.0; return zero / zero; }
+static float default_nanf(void) { volatile float zero = 0.0f; return zero / zero; }
+static double fix_nan(double r, double x, double y) { return r == r ? r : x != x ? x + x : y != y ? y + y : default_nan(); }
+static float fix_nanf(float r, float x, float y) { return r == r ? r : x != x ? x + x : y != y ? y + y : default_nanf(); }
+
 #define UNARY(name) \
     uint64_t __rivet_m_##name(uint64_t); \
     uint32_t __rivet_m_##name##f(uint32_t); \
-    double name(double x) { return from64(__rivet_m_##name(to64(x))); } \
-    float name##f(float x) { return from32(__rivet_m_##name##f(to32(x))); } \
+    double name(double x) { return fix_nan(from64(__rivet_m_##name(to64(x))), x, 0.0); } \
+    float name##f(float x) { return fix_nanf(from32(__rivet_m_##name##f(to32(x))), x, 0.0f); } \
     long double name##l(long double x) { return name((double)x); }
 #define BINARY(name) \
     uint64_t __rivet_m_##name(uint64_t, uint64_t); \
     uint32_t __rivet_m_##name##f(uint32_t, uint32_t); \
-    double name(double x, double y) { return from64(__rivet_m_##name(to64(x), to64(y))); } \
-    float name##f(float x, float y) { return from32(__rivet_m_##name##f(to32(x), to32(y))); } \
+    double name(double x, double y) { return fix_nan(from64(__rivet_m_##name(to64(x), to64(y))), x, y); } \
+    float name##f(float x, float y) { return fix_nanf(from32(__rivet_m_##name##f(to32(x), to32(y))), x, y); } \
     long double name##l(long double x, long double y) { return name((double)x, (double)y); }
 
 UNARY(acos)
@@ -70,7 +80,6 @@ UNARY(rint)
 UNARY(round)
 UNARY(sin)
 UNARY(sinh)
-UNARY(sqrt)
 UNARY(tan)
 UNARY(tanh)
 UNARY(tgamma)
@@ -91,6 +100,24 @@ BINARY(hypot)
 BINARY(nextafter)
 BINARY(pow)
 BINARY(remainder)
+
+/* sqrt is the CPU's instruction (SSE2 sqrtsd, A64 fsqrt), as in glibc: correctly rounded, and
+ * a negative argument gives the CPU's default NaN (negative on x86_64), which is what glibc
+ * prints. build.rs compiles the C half with -fno-math-errno, so GCC does not fall back to
+ * calling sqrt (this very function) for a NaN result. */
+double sqrt(double x)
+{
+    if (x < 0)
+        errno = EDOM;
+    return __builtin_sqrt(x);
+}
+float sqrtf(float x)
+{
+    if (x < 0)
+        errno = EDOM;
+    return __builtin_sqrtf(x);
+}
+long double sqrtl(long double x) { return sqrt((double)x); }
 
 /* nearbyint: rint without the inexact exception, which the shim does not raise anyway. */
 double nearbyint(double x) { return rint(x); }
