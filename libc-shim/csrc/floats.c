@@ -32,14 +32,42 @@ float strtof_l(const char *text, char **end, locale_t l) { (void)l; return strto
 long double strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
 double atof(const char *text) { return strtod(text, NULL); }
 
-/* NaN results: Rust's soft-float arithmetic (x86_64-unknown-none) makes positive NaNs, while
- * glibc's come from the FPU: a NaN argument propagates (x + x) and an invalid operation gives the
- * CPU's default NaN (negative on x86_64). Results are passed through these so printf shows
- * what glibc shows. */
+/* Results pass through fix_nan. NaN results: Rust's soft-float arithmetic
+ * (x86_64-unknown-none) makes positive NaNs, while glibc's come from the FPU: a NaN argument
+ * propagates (x + x) and an invalid operation gives the CPU's default NaN (negative on x86_64).
+ * errno as glibc sets it for the common cases: a NaN from non-NaN arguments is a domain error
+ * (EDOM), an infinity from finite arguments a pole or overflow (ERANGE). Underflow is not
+ * reported (glibc sets ERANGE for some underflows). */
 static double default_nan(void) { volatile double zero = 0.0; return zero / zero; }
 static float default_nanf(void) { volatile float zero = 0.0f; return zero / zero; }
-static double fix_nan(double r, double x, double y) { return r == r ? r : x != x ? x + x : y != y ? y + y : default_nan(); }
-static float fix_nanf(float r, float x, float y) { return r == r ? r : x != x ? x + x : y != y ? y + y : default_nanf(); }
+static double fix_nan(double r, double x, double y)
+{
+    if (r != r) {
+        if (x != x)
+            return x + x;
+        if (y != y)
+            return y + y;
+        errno = EDOM;
+        return default_nan();
+    }
+    if (__builtin_isinf(r) && !__builtin_isinf(x) && !__builtin_isinf(y))
+        errno = ERANGE;
+    return r;
+}
+static float fix_nanf(float r, float x, float y)
+{
+    if (r != r) {
+        if (x != x)
+            return x + x;
+        if (y != y)
+            return y + y;
+        errno = EDOM;
+        return default_nanf();
+    }
+    if (__builtin_isinf(r) && !__builtin_isinf(x) && !__builtin_isinf(y))
+        errno = ERANGE;
+    return r;
+}
 
 #define UNARY(name) \
     uint64_t __rivet_m_##name(uint64_t); \

@@ -138,6 +138,23 @@ int main(void)
         double x = random_double();
         double y = random_double();
         printf("m %a %a %a %a %a %a\n", sqrt(x), floor(x), ceil(x), fmod(x, y), trunc(x), fabs(x));
+        int errors[5];
+        errno = 0;
+        (void)log(x);
+        errors[0] = errno;
+        errno = 0;
+        (void)exp(y / 64);
+        errors[1] = errno;
+        errno = 0;
+        (void)fmod(x, 0.0);
+        errors[2] = errno;
+        errno = 0;
+        (void)sqrt(x);
+        errors[3] = errno;
+        errno = 0;
+        (void)acos(x);
+        errors[4] = errno;
+        printf("e %d %d %d %d %d\n", errors[0], errors[1], errors[2], errors[3], errors[4]);
     }
     const char *haystack = "the quick brown fox jumps over the lazy dog";
     printf("x %ld %ld %ld %zu %zu %d %s\n", (long)(strstr(haystack, "fox") - haystack),
