@@ -5,10 +5,12 @@
  * binary value is expanded into all of its decimal digits with a small base-1e9 big integer, then
  * rounded once, half to even, which is what glibc prints in the default rounding mode.
  *
+ * Positional arguments (`%2$d`, `*1$`) are read ahead into a table from the types their
+ * conversions give them (up to 64 positions); a format mixing both styles fails with EINVAL.
+ *
  * Known weak spots: `long double` is converted to `double` first (x86_64's 80-bit and aarch64's
- * 128-bit values print with double precision; `%La` differs from glibc's x87 form); positional
- * arguments (`%1$d`) are not supported (the conversion fails with EINVAL); the `'` and `I` flags
- * are accepted and ignored, as in the "C" locale. */
+ * 128-bit values print with double precision; `%La` differs from glibc's x87 form); the `'` and
+ * `I` flags are accepted and ignored, as in the "C" locale. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -671,6 +673,139 @@ static uint64_t double_bits(double value)
     return bits;
 }
 
+/* ---- positional arguments (%n$, *m$) ------------------------------------------------------- */
+
+/* The most positions a format may use (glibc allows NL_ARGMAX; 64 covers real formats). */
+#define MAX_POSITIONS 64
+
+enum arg_kind { KIND_NONE, KIND_INT, KIND_LONG, KIND_DOUBLE, KIND_LONG_DOUBLE, KIND_POINTER };
+
+/* One argument read ahead of formatting. Every 64-bit integer type is `long long` here (both
+ * targets are LP64). */
+union arg {
+    int i;
+    long long ll;
+    double d;
+    long double ld;
+    void *p;
+};
+
+/* Reads "digits$" at `*cursor`; returns the number (advancing past '$') or 0 if not there. */
+static int parse_position(const char **cursor)
+{
+    const char *at = *cursor;
+    int value = 0;
+    while (*at >= '0' && *at <= '9') {
+        value = value > 100000 ? 100000 : value * 10 + (*at - '0');
+        at++;
+    }
+    if (at == *cursor || *at != '$' || value == 0)
+        return 0;
+    *cursor = at + 1;
+    return value;
+}
+
+static int note_kind(enum arg_kind kinds[], int position, enum arg_kind kind)
+{
+    if (position < 1 || position > MAX_POSITIONS)
+        return -1;
+    if (kinds[position - 1] != KIND_NONE && kinds[position - 1] != kind)
+        return -1;
+    kinds[position - 1] = kind;
+    return position;
+}
+
+/* Reads every argument of a positional format into `table`, in position order, from the types
+ * the conversions give them. Returns 0, or -1 for a malformed or mixed format. */
+static int read_positional(const char *fmt, va_list *ap, union arg table[])
+{
+    enum arg_kind kinds[MAX_POSITIONS];
+    for (int i = 0; i < MAX_POSITIONS; i++)
+        kinds[i] = KIND_NONE;
+    int highest = 0;
+    for (const char *cursor = fmt; *cursor != 0;) {
+        if (*cursor++ != '%')
+            continue;
+        if (*cursor == '%') {
+            cursor++;
+            continue;
+        }
+        int position = parse_position(&cursor);
+        if (position == 0)
+            return -1;
+        while (*cursor != 0 && strchr("-+ #0'I", *cursor) != NULL)
+            cursor++;
+        if (*cursor == '*') {
+            cursor++;
+            int star = parse_position(&cursor);
+            if (star == 0 || note_kind(kinds, star, KIND_INT) < 0)
+                return -1;
+            highest = star > highest ? star : highest;
+        } else {
+            while (*cursor >= '0' && *cursor <= '9')
+                cursor++;
+        }
+        if (*cursor == '.') {
+            cursor++;
+            if (*cursor == '*') {
+                cursor++;
+                int star = parse_position(&cursor);
+                if (star == 0 || note_kind(kinds, star, KIND_INT) < 0)
+                    return -1;
+                highest = star > highest ? star : highest;
+            } else {
+                while (*cursor >= '0' && *cursor <= '9')
+                    cursor++;
+            }
+        }
+        int wide = 0, big = 0;
+        while (*cursor != 0 && strchr("hlqjzZtL", *cursor) != NULL) {
+            if (*cursor != 'h')
+                wide = 1;
+            if (*cursor == 'L')
+                big = 1;
+            cursor++;
+        }
+        enum arg_kind kind;
+        switch (*cursor) {
+        case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
+            kind = wide ? KIND_LONG : KIND_INT;
+            break;
+        case 'c': case 'C':
+            kind = KIND_INT;
+            break;
+        case 's': case 'S': case 'p': case 'n':
+            kind = KIND_POINTER;
+            break;
+        case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A':
+            kind = big ? KIND_LONG_DOUBLE : KIND_DOUBLE;
+            break;
+        case 'm':
+            kind = KIND_NONE;
+            break;
+        default:
+            return -1;
+        }
+        cursor++;
+        if (kind != KIND_NONE && note_kind(kinds, position, kind) < 0)
+            return -1;
+        highest = position > highest ? position : highest;
+    }
+    for (int i = 0; i < highest; i++) {
+        switch (kinds[i]) {
+        case KIND_LONG: table[i].ll = va_arg(*ap, long long); break;
+        case KIND_DOUBLE: table[i].d = va_arg(*ap, double); break;
+        case KIND_LONG_DOUBLE: table[i].ld = va_arg(*ap, long double); break;
+        case KIND_POINTER: table[i].p = va_arg(*ap, void *); break;
+        default: table[i].i = va_arg(*ap, int); break; /* an unused position is taken as int */
+        }
+    }
+    return 0;
+}
+
+/* An argument: from the positional table when `position` > 0, else the next one. */
+#define ARG(type, field) (position > 0 ? (type)table[position - 1].field : va_arg(ap, type))
+
 int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
 {
     va_list ap;
@@ -678,6 +813,22 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
     int saved_errno = errno;
     int result = 0;
     const char *cursor = fmt;
+    /* Positional mode when the first conversion names its argument ("%1$d"). */
+    union arg table[MAX_POSITIONS];
+    int positional = 0;
+    {
+        const char *first = strchr(fmt, '%');
+        while (first != NULL && first[1] == '%')
+            first = strchr(first + 2, '%');
+        if (first != NULL) {
+            const char *probe = first + 1;
+            if (parse_position(&probe) > 0) {
+                if (read_positional(fmt, &ap, table) != 0)
+                    goto invalid;
+                positional = 1;
+            }
+        }
+    }
     while (*cursor != 0) {
         const char *literal = cursor;
         while (*cursor != 0 && *cursor != '%')
@@ -689,6 +840,12 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
         cursor++; /* '%' */
 
         struct spec spec = {0, 0, 0, 0, 0, 0, -1, 0};
+        int position = 0;
+        if (positional && *cursor != '%') {
+            position = parse_position(&cursor);
+            if (position == 0)
+                goto invalid;
+        }
         for (;; cursor++) {
             if (*cursor == '-')
                 spec.left = 1;
@@ -706,24 +863,38 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
                 break;
         }
         if (*cursor == '*') {
-            int width = va_arg(ap, int);
+            cursor++;
+            int width;
+            if (positional) {
+                int star = parse_position(&cursor);
+                if (star == 0)
+                    goto invalid;
+                width = table[star - 1].i;
+            } else {
+                width = va_arg(ap, int);
+            }
             if (width < 0) {
                 spec.left = 1;
                 width = width == INT_MIN ? INT_MAX : -width;
             }
             spec.width = width;
-            cursor++;
         } else {
             spec.width = parse_number(&cursor);
         }
-        if (*cursor == '$')
-            goto invalid; /* positional arguments: not supported */
         if (*cursor == '.') {
             cursor++;
             if (*cursor == '*') {
-                int precision = va_arg(ap, int);
-                spec.precision = precision < 0 ? -1 : precision;
                 cursor++;
+                int precision;
+                if (positional) {
+                    int star = parse_position(&cursor);
+                    if (star == 0)
+                        goto invalid;
+                    precision = table[star - 1].i;
+                } else {
+                    precision = va_arg(ap, int);
+                }
+                spec.precision = precision < 0 ? -1 : precision;
             } else {
                 spec.precision = parse_number(&cursor);
             }
@@ -762,14 +933,14 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
         case 'i': {
             intmax_t value;
             switch (length) {
-            case LEN_HH: value = (signed char)va_arg(ap, int); break;
-            case LEN_H: value = (short)va_arg(ap, int); break;
-            case LEN_L: value = va_arg(ap, long); break;
-            case LEN_LL: case LEN_BIG_L: value = va_arg(ap, long long); break;
-            case LEN_J: value = va_arg(ap, intmax_t); break;
-            case LEN_Z: value = va_arg(ap, ssize_t); break;
-            case LEN_T: value = va_arg(ap, ptrdiff_t); break;
-            default: value = va_arg(ap, int); break;
+            case LEN_HH: value = (signed char)ARG(int, i); break;
+            case LEN_H: value = (short)ARG(int, i); break;
+            case LEN_L: value = ARG(long, ll); break;
+            case LEN_LL: case LEN_BIG_L: value = ARG(long long, ll); break;
+            case LEN_J: value = ARG(intmax_t, ll); break;
+            case LEN_Z: value = ARG(ssize_t, ll); break;
+            case LEN_T: value = ARG(ptrdiff_t, ll); break;
+            default: value = ARG(int, i); break;
             }
             uintmax_t magnitude = value < 0 ? -(uintmax_t)value : (uintmax_t)value;
             format_integer(out, &spec, magnitude, value < 0);
@@ -781,20 +952,20 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
         case 'X': {
             uintmax_t value;
             switch (length) {
-            case LEN_HH: value = (unsigned char)va_arg(ap, unsigned); break;
-            case LEN_H: value = (unsigned short)va_arg(ap, unsigned); break;
-            case LEN_L: value = va_arg(ap, unsigned long); break;
-            case LEN_LL: case LEN_BIG_L: value = va_arg(ap, unsigned long long); break;
-            case LEN_J: value = va_arg(ap, uintmax_t); break;
-            case LEN_Z: value = va_arg(ap, size_t); break;
-            case LEN_T: value = (uintmax_t)va_arg(ap, ptrdiff_t); break;
-            default: value = va_arg(ap, unsigned); break;
+            case LEN_HH: value = (unsigned char)ARG(unsigned, i); break;
+            case LEN_H: value = (unsigned short)ARG(unsigned, i); break;
+            case LEN_L: value = ARG(unsigned long, ll); break;
+            case LEN_LL: case LEN_BIG_L: value = ARG(unsigned long long, ll); break;
+            case LEN_J: value = ARG(uintmax_t, ll); break;
+            case LEN_Z: value = ARG(size_t, ll); break;
+            case LEN_T: value = (uintmax_t)ARG(ptrdiff_t, ll); break;
+            default: value = ARG(unsigned, i); break;
             }
             format_integer(out, &spec, value, 0);
             break;
         }
         case 'p': {
-            void *pointer = va_arg(ap, void *);
+            void *pointer = ARG(void *, p);
             if (pointer == NULL) {
                 struct spec nil = spec;
                 nil.precision = -1;
@@ -807,15 +978,15 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
         case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A': {
             double value;
             if (length == LEN_BIG_L)
-                value = (double)va_arg(ap, long double);
+                value = (double)ARG(long double, ld);
             else
-                value = va_arg(ap, double);
+                value = ARG(double, d);
             format_double(out, &spec, double_bits(value));
             break;
         }
         case 'c': {
             if (length == LEN_L) {
-                wchar_t wide[2] = {(wchar_t)va_arg(ap, wint_t), 0};
+                wchar_t wide[2] = {(wchar_t)ARG(wint_t, i), 0};
                 struct spec whole = spec;
                 whole.precision = -1;
                 if (wide[0] == 0) {
@@ -826,26 +997,26 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
                     goto done;
                 }
             } else {
-                char c = (char)(unsigned char)va_arg(ap, int);
+                char c = (char)(unsigned char)ARG(int, i);
                 out_padded(out, &spec, "", 0, &c, 1, 0, 0);
             }
             break;
         }
         case 's':
             if (length == LEN_L) {
-                if (format_wide_string(out, &spec, va_arg(ap, const wchar_t *)) != 0) {
+                if (format_wide_string(out, &spec, ARG(const wchar_t *, p)) != 0) {
                     errno = EILSEQ;
                     result = -1;
                     goto done;
                 }
             } else {
-                format_string(out, &spec, va_arg(ap, const char *));
+                format_string(out, &spec, ARG(const char *, p));
             }
             break;
         case 'C': {
             struct spec whole = spec;
             whole.precision = -1;
-            wchar_t wide[2] = {(wchar_t)va_arg(ap, wint_t), 0};
+            wchar_t wide[2] = {(wchar_t)ARG(wint_t, i), 0};
             if (format_wide_string(out, &whole, wide) != 0) {
                 errno = EILSEQ;
                 result = -1;
@@ -854,7 +1025,7 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
             break;
         }
         case 'S':
-            if (format_wide_string(out, &spec, va_arg(ap, const wchar_t *)) != 0) {
+            if (format_wide_string(out, &spec, ARG(const wchar_t *, p)) != 0) {
                 errno = EILSEQ;
                 result = -1;
                 goto done;
@@ -864,7 +1035,7 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
             format_string(out, &spec, strerror(saved_errno));
             break;
         case 'n': {
-            void *target = va_arg(ap, void *);
+            void *target = ARG(void *, p);
             size_t count = out->count;
             if (target == NULL)
                 break;

@@ -267,3 +267,46 @@ fn count_conversion_matches_glibc() {
     }
     assert_eq!(a, b);
 }
+
+#[test]
+fn positional_arguments_match_glibc() {
+    let mut rng = Rng::new(4);
+    for _ in 0..20_000 {
+        let value = rng.double();
+        let number = rng.next_u64() as i64;
+        let small = rng.below(100) as c_int;
+        let width = rng.below(30) as c_int - 10;
+        let precision = rng.below(20) as c_int;
+        let formats = [
+            "%2$s|%1$d|%2$s",
+            "%1$*3$.*4$f|%2$lld",
+            "%3$d %2$lld %1$.17g",
+            "%4$d %3$d %2$lld %1$e",
+            "%1$-10.3e|%1$a|%2$llx",
+        ];
+        let fmt = CString::new(*rng.pick(&formats)).unwrap();
+        let text = c"text";
+        let (mut a, mut b) = ([0u8; 512], [0u8; 512]);
+        // SAFETY: each format's positions match these argument types: for "%2$s|%1$d" the first
+        // two are (int, char*); for the others (double, long long, int, int) in some order below.
+        let (ra, rb) = unsafe {
+            if fmt.as_bytes().starts_with(b"%2$s") {
+                (
+                    snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), small, text.as_ptr()),
+                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), small, text.as_ptr()),
+                )
+            } else if fmt.as_bytes().starts_with(b"%3$d") {
+                (
+                    snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, small),
+                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, small),
+                )
+            } else {
+                (
+                    snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, width, precision),
+                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, width, precision),
+                )
+            }
+        };
+        assert_eq!((rb, String::from_utf8_lossy(&b)), (ra, String::from_utf8_lossy(&a)), "{fmt:?} {value} {number}");
+    }
+}
