@@ -808,6 +808,12 @@ static int read_positional(const char *fmt, va_list *ap, union arg table[])
 
 int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
 {
+    if (fmt == NULL) {
+        errno = EINVAL;
+        if (out->write == NULL && out->cap > 0)
+            out->buf[0] = 0;
+        return -1;
+    }
     va_list ap;
     va_copy(ap, caller_ap);
     int saved_errno = errno;
@@ -837,6 +843,7 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
             out_bytes(out, literal, (size_t)(cursor - literal));
         if (*cursor == 0)
             break;
+        const char *spec_start = cursor;
         cursor++; /* '%' */
 
         struct spec spec = {0, 0, 0, 0, 0, 0, -1, 0};
@@ -1055,7 +1062,9 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
             out_bytes(out, "%", 1);
             break;
         default:
-            goto invalid;
+            /* glibc prints an unknown conversion as written and takes no argument for it. */
+            out_bytes(out, spec_start, (size_t)(cursor - spec_start));
+            break;
         }
     }
     goto done;

@@ -196,6 +196,8 @@ fn fixed_cases_match_glibc() {
         ("%#.0e|%#.0f|%#g|%#x|%#o|%#.0o", Arg::None),
         ("%hhd|%hd", Arg::Int(0x1_2381)),
         ("%-#20.10x|%+.0d|% 05d", Arg::None),
+        ("[%y]|%5.2y|%d", Arg::None),
+        ("abc%", Arg::None),
     ] {
         match (fmt, &arg) {
             (_, Arg::None) if fmt.starts_with("%s") => {
@@ -308,5 +310,40 @@ fn positional_arguments_match_glibc() {
             }
         };
         assert_eq!((rb, String::from_utf8_lossy(&b)), (ra, String::from_utf8_lossy(&a)), "{fmt:?} {value} {number}");
+    }
+}
+
+#[test]
+fn wide_conversions_match_glibc() {
+    let wide: [u32; 4] = [b'a' as u32, b'b' as u32, b'c' as u32, 0];
+    let accented: [u32; 2] = [0xe9, 0];
+    for fmt in [c"[%-5ls|%.2ls|%ls]", c"[%5ls|%.0ls|%S]", c"[%ls|%ls|%ls]"] {
+        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+        let third = if fmt.to_bytes().ends_with(b"%ls]") && fmt.to_bytes().starts_with(b"[%ls") { accented.as_ptr() } else { wide.as_ptr() };
+        // SAFETY: three wide strings for three conversions; 64-byte buffers.
+        let (ra, rb) = unsafe {
+            (
+                snprintf(a.as_mut_ptr().cast(), 64, fmt.as_ptr(), wide.as_ptr(), wide.as_ptr(), third),
+                __rivet_snprintf(b.as_mut_ptr().cast(), 64, fmt.as_ptr(), wide.as_ptr(), wide.as_ptr(), third),
+            )
+        };
+        assert_eq!(rb, ra, "{fmt:?}");
+        if ra >= 0 {
+            assert_eq!(b, a, "{fmt:?}");
+        }
+    }
+    for c in [b'q' as u32, 0xe9, 0] {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        // SAFETY: one wint_t for %lc.
+        let (ra, rb) = unsafe {
+            (
+                snprintf(a.as_mut_ptr().cast(), 16, c"[%3lc]".as_ptr(), c),
+                __rivet_snprintf(b.as_mut_ptr().cast(), 16, c"[%3lc]".as_ptr(), c),
+            )
+        };
+        assert_eq!(rb, ra, "{c}");
+        if ra >= 0 {
+            assert_eq!(b, a, "{c}");
+        }
     }
 }
