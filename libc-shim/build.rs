@@ -26,7 +26,10 @@ fn main() {
     build.warnings(true).extra_warnings(true).include("csrc");
     // The printf engine relies on exact IEEE double arithmetic and integer overflow rules; keep
     // the compiler from being clever (and from turning loops into calls to memcpy/memset).
-    build.flag("-std=gnu11").flag("-fno-strict-aliasing").flag("-fno-tree-loop-distribute-patterns");
+    build
+        .flag("-std=gnu11")
+        .flag("-fno-strict-aliasing")
+        .flag("-fno-tree-loop-distribute-patterns");
     // sqrt in csrc/floats.c is __builtin_sqrt: without this GCC would call sqrt itself on NaN.
     build.flag("-fno-math-errno");
     if bare {
@@ -36,7 +39,11 @@ fn main() {
         match target.as_str() {
             "x86_64-unknown-none" => {
                 build.compiler("gcc");
-                build.flag("-mcmodel=kernel").flag("-mno-red-zone").flag("-fno-pic").flag("-fno-pie");
+                build
+                    .flag("-mcmodel=kernel")
+                    .flag("-mno-red-zone")
+                    .flag("-fno-pic")
+                    .flag("-fno-pie");
             }
             "aarch64-unknown-none" => {
                 build.compiler("aarch64-linux-gnu-gcc");

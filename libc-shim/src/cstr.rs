@@ -53,7 +53,11 @@ pub unsafe fn memory<'a>(memory: *const core::ffi::c_void, len: usize, function:
 ///
 /// # Safety
 /// 1. If `len` > 0, `memory` is writable for `len` bytes and not otherwise referenced for `'a`.
-pub unsafe fn memory_mut<'a>(memory: *mut core::ffi::c_void, len: usize, function: &str) -> &'a mut [u8] {
+pub unsafe fn memory_mut<'a>(
+    memory: *mut core::ffi::c_void,
+    len: usize,
+    function: &str,
+) -> &'a mut [u8] {
     if len == 0 {
         return &mut [];
     }

@@ -144,7 +144,10 @@ pub extern "C" fn __ctype_toupper_loc() -> *const *const i32 {
 
 /// The classes of a C `int` argument: EOF and values outside -128..=255 have none.
 fn classes(c: c_int) -> u16 {
-    usize::try_from(c + ZERO as c_int).ok().and_then(|index| CLASSES.get(index).copied()).unwrap_or(0)
+    usize::try_from(c + ZERO as c_int)
+        .ok()
+        .and_then(|index| CLASSES.get(index).copied())
+        .unwrap_or(0)
 }
 
 /// ASCII lower case of a byte (the "C" locale's `tolower`).

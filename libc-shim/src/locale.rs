@@ -7,7 +7,7 @@
 //! C-locale values, including the `_NL_W*` wide strings and the word-valued items that libstdc++
 //! reads through a union (e.g. the decimal point as a `wchar_t`). Non-goal: any other locale.
 
-use crate::ctype::{LOWER_TABLE, UPPER_TABLE, CLASS_TABLE};
+use crate::ctype::{CLASS_TABLE, LOWER_TABLE, UPPER_TABLE};
 use crate::errno;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -71,7 +71,11 @@ fn is_c_locale(name: &[u8]) -> bool {
 /// # Safety
 /// 1. `name` is a string.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn newlocale(mask: c_int, name: *const c_char, _base: *mut LocaleObject) -> *mut LocaleObject {
+pub unsafe extern "C" fn newlocale(
+    mask: c_int,
+    name: *const c_char,
+    _base: *mut LocaleObject,
+) -> *mut LocaleObject {
     if mask & !(((1 << CATEGORIES) - 1) | (1 << LC_ALL)) != 0 {
         errno::set(errno::EINVAL);
         return core::ptr::null_mut();
@@ -91,7 +95,11 @@ pub unsafe extern "C" fn newlocale(mask: c_int, name: *const c_char, _base: *mut
 /// # Safety
 /// 1. `name` is a string.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __newlocale(mask: c_int, name: *const c_char, base: *mut LocaleObject) -> *mut LocaleObject {
+pub unsafe extern "C" fn __newlocale(
+    mask: c_int,
+    name: *const c_char,
+    base: *mut LocaleObject,
+) -> *mut LocaleObject {
     // SAFETY: obligation 1.
     unsafe { newlocale(mask, name, base) }
 }
@@ -239,17 +247,29 @@ enum Answer {
 }
 
 /// The "C" locale's days (strftime uses them too).
-pub const DAYS: [&CStr; 7] = [c"Sunday", c"Monday", c"Tuesday", c"Wednesday", c"Thursday", c"Friday", c"Saturday"];
+pub const DAYS: [&CStr; 7] =
+    [c"Sunday", c"Monday", c"Tuesday", c"Wednesday", c"Thursday", c"Friday", c"Saturday"];
 /// The "C" locale's abbreviated days (strftime uses them too).
 pub const ABBREVIATED_DAYS: [&CStr; 7] = [c"Sun", c"Mon", c"Tue", c"Wed", c"Thu", c"Fri", c"Sat"];
 /// The "C" locale's months (strftime uses them too).
 pub const MONTHS: [&CStr; 12] = [
-    c"January", c"February", c"March", c"April", c"May", c"June", c"July", c"August", c"September", c"October",
-    c"November", c"December",
+    c"January",
+    c"February",
+    c"March",
+    c"April",
+    c"May",
+    c"June",
+    c"July",
+    c"August",
+    c"September",
+    c"October",
+    c"November",
+    c"December",
 ];
 /// The "C" locale's abbreviated months (strftime uses them too).
-pub const ABBREVIATED_MONTHS: [&CStr; 12] =
-    [c"Jan", c"Feb", c"Mar", c"Apr", c"May", c"Jun", c"Jul", c"Aug", c"Sep", c"Oct", c"Nov", c"Dec"];
+pub const ABBREVIATED_MONTHS: [&CStr; 12] = [
+    c"Jan", c"Feb", c"Mar", c"Apr", c"May", c"Jun", c"Jul", c"Aug", c"Sep", c"Oct", c"Nov", c"Dec",
+];
 
 /// The codeset glibc names for "C".
 const CODESET: &CStr = c"ANSI_X3.4-1968";
@@ -258,14 +278,35 @@ const CODESET: &CStr = c"ANSI_X3.4-1968";
 fn answer(item: c_int) -> Option<Answer> {
     let category = item >> 16;
     let index = (item & 0xffff) as usize;
-    let wide_days: [*const u32; 7] = wide_list![b"Sunday", b"Monday", b"Tuesday", b"Wednesday", b"Thursday", b"Friday", b"Saturday"];
-    let wide_abbreviated_days: [*const u32; 7] = wide_list![b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-    let wide_months: [*const u32; 12] = wide_list![
-        b"January", b"February", b"March", b"April", b"May", b"June", b"July", b"August", b"September", b"October",
-        b"November", b"December",
+    let wide_days: [*const u32; 7] = wide_list![
+        b"Sunday",
+        b"Monday",
+        b"Tuesday",
+        b"Wednesday",
+        b"Thursday",
+        b"Friday",
+        b"Saturday"
     ];
-    let wide_abbreviated_months: [*const u32; 12] =
-        wide_list![b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let wide_abbreviated_days: [*const u32; 7] =
+        wide_list![b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+    let wide_months: [*const u32; 12] = wide_list![
+        b"January",
+        b"February",
+        b"March",
+        b"April",
+        b"May",
+        b"June",
+        b"July",
+        b"August",
+        b"September",
+        b"October",
+        b"November",
+        b"December",
+    ];
+    let wide_abbreviated_months: [*const u32; 12] = wide_list![
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec"
+    ];
     let empty_wide = wide!(b"");
     use Answer::{Text, Wide, Word};
     Some(match (category, index) {
@@ -364,7 +405,11 @@ pub extern "C" fn __nl_langinfo_l(item: c_int, _locale: *mut LocaleObject) -> *m
 /// # Safety
 /// 1. Both are strings.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __strcoll_l(a: *const c_char, b: *const c_char, _locale: *mut LocaleObject) -> c_int {
+pub unsafe extern "C" fn __strcoll_l(
+    a: *const c_char,
+    b: *const c_char,
+    _locale: *mut LocaleObject,
+) -> c_int {
     // SAFETY: obligation 1.
     unsafe { crate::string::strcmp(a, b) }
 }
@@ -374,7 +419,11 @@ pub unsafe extern "C" fn __strcoll_l(a: *const c_char, b: *const c_char, _locale
 /// # Safety
 /// 1. Both are strings.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn strcoll_l(a: *const c_char, b: *const c_char, _locale: *mut LocaleObject) -> c_int {
+pub unsafe extern "C" fn strcoll_l(
+    a: *const c_char,
+    b: *const c_char,
+    _locale: *mut LocaleObject,
+) -> c_int {
     // SAFETY: obligation 1.
     unsafe { crate::string::strcmp(a, b) }
 }
@@ -384,7 +433,12 @@ pub unsafe extern "C" fn strcoll_l(a: *const c_char, b: *const c_char, _locale: 
 /// # Safety
 /// 1. `src` is a string; `dst` writable for `n` bytes.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __strxfrm_l(dst: *mut c_char, src: *const c_char, n: usize, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn __strxfrm_l(
+    dst: *mut c_char,
+    src: *const c_char,
+    n: usize,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { crate::string::strxfrm(dst, src, n) }
 }
@@ -394,7 +448,12 @@ pub unsafe extern "C" fn __strxfrm_l(dst: *mut c_char, src: *const c_char, n: us
 /// # Safety
 /// 1. `src` is a string; `dst` writable for `n` bytes.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn strxfrm_l(dst: *mut c_char, src: *const c_char, n: usize, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn strxfrm_l(
+    dst: *mut c_char,
+    src: *const c_char,
+    n: usize,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { crate::string::strxfrm(dst, src, n) }
 }

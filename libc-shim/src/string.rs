@@ -82,7 +82,12 @@ pub unsafe extern "C" fn mempcpy(dst: *mut c_void, src: *const c_void, n: usize)
 /// # Safety
 /// 1. `src` is readable and `dst` writable for `n` bytes (or up to `c`); they do not overlap.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn memccpy(dst: *mut c_void, src: *const c_void, c: c_int, n: usize) -> *mut c_void {
+pub unsafe extern "C" fn memccpy(
+    dst: *mut c_void,
+    src: *const c_void,
+    c: c_int,
+    n: usize,
+) -> *mut c_void {
     // SAFETY: obligation 1 for the search; the copy below stays within the same count.
     let bytes = unsafe { cstr::memory(src, n, "memccpy") };
     let (count, found) = match find_byte(bytes, c as u8) {
@@ -131,9 +136,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// # Safety
 /// 1. The two buffers are readable for their lengths.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn memmem(haystack: *const c_void, haystack_len: usize, needle: *const c_void, needle_len: usize) -> *mut c_void {
+pub unsafe extern "C" fn memmem(
+    haystack: *const c_void,
+    haystack_len: usize,
+    needle: *const c_void,
+    needle_len: usize,
+) -> *mut c_void {
     // SAFETY: obligation 1.
-    let (hay, pin) = unsafe { (cstr::memory(haystack, haystack_len, "memmem"), cstr::memory(needle, needle_len, "memmem")) };
+    let (hay, pin) = unsafe {
+        (cstr::memory(haystack, haystack_len, "memmem"), cstr::memory(needle, needle_len, "memmem"))
+    };
     match find(hay, pin) {
         Some(at) => haystack.cast::<u8>().wrapping_add(at).cast_mut().cast(),
         None => ptr::null_mut(),
@@ -154,7 +166,12 @@ pub unsafe extern "C" fn strnlen(s: *const c_char, limit: usize) -> usize {
 ///
 /// # Safety
 /// 1. `src` readable for `len` bytes, `dst` writable for `len + 1`.
-unsafe fn copy_terminated(dst: *mut c_char, src: *const c_char, len: usize, function: &str) -> *mut c_char {
+unsafe fn copy_terminated(
+    dst: *mut c_char,
+    src: *const c_char,
+    len: usize,
+    function: &str,
+) -> *mut c_char {
     assert!(!dst.is_null(), "{function}: NULL destination");
     // SAFETY: obligation 1 (`copy` tolerates the overlap C leaves undefined).
     unsafe {
@@ -285,7 +302,9 @@ pub unsafe extern "C" fn strlcpy(dst: *mut c_char, src: *const c_char, size: usi
 #[cfg_attr(rivet_libc_export, no_mangle)]
 pub unsafe extern "C" fn strlcat(dst: *mut c_char, src: *const c_char, size: usize) -> usize {
     // SAFETY: obligation 1.
-    let (used, len) = unsafe { (cstr::bytes_bounded(dst, size, "strlcat").len(), cstr::bytes(src, "strlcat").len()) };
+    let (used, len) = unsafe {
+        (cstr::bytes_bounded(dst, size, "strlcat").len(), cstr::bytes(src, "strlcat").len())
+    };
     if used == size {
         return size + len;
     }
@@ -321,7 +340,9 @@ pub unsafe extern "C" fn strcmp(a: *const c_char, b: *const c_char) -> c_int {
 #[cfg_attr(rivet_libc_export, no_mangle)]
 pub unsafe extern "C" fn strncmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
     // SAFETY: obligation 1.
-    unsafe { compare_bytes(cstr::bytes_bounded(a, n, "strncmp"), cstr::bytes_bounded(b, n, "strncmp")) }
+    unsafe {
+        compare_bytes(cstr::bytes_bounded(a, n, "strncmp"), cstr::bytes_bounded(b, n, "strncmp"))
+    }
 }
 
 /// Compares ignoring ASCII case, as the "C" locale's `tolower` does.
@@ -352,7 +373,12 @@ pub unsafe extern "C" fn strcasecmp(a: *const c_char, b: *const c_char) -> c_int
 #[cfg_attr(rivet_libc_export, no_mangle)]
 pub unsafe extern "C" fn strncasecmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
     // SAFETY: obligation 1.
-    unsafe { compare_caseless(cstr::bytes_bounded(a, n, "strncasecmp"), cstr::bytes_bounded(b, n, "strncasecmp")) }
+    unsafe {
+        compare_caseless(
+            cstr::bytes_bounded(a, n, "strncasecmp"),
+            cstr::bytes_bounded(b, n, "strncasecmp"),
+        )
+    }
 }
 
 /// C `strcoll`: in the "C" locale, `strcmp`.
@@ -456,10 +482,13 @@ pub unsafe extern "C" fn strstr(haystack: *const c_char, needle: *const c_char) 
 #[cfg_attr(rivet_libc_export, no_mangle)]
 pub unsafe extern "C" fn strcasestr(haystack: *const c_char, needle: *const c_char) -> *mut c_char {
     // SAFETY: obligation 1.
-    let (hay, pin) = unsafe { (cstr::bytes(haystack, "strcasestr"), cstr::bytes(needle, "strcasestr")) };
+    let (hay, pin) =
+        unsafe { (cstr::bytes(haystack, "strcasestr"), cstr::bytes(needle, "strcasestr")) };
     let at = (0..=hay.len().saturating_sub(pin.len()))
         .filter(|&at| at + pin.len() <= hay.len())
-        .find(|&at| hay[at..at + pin.len()].iter().zip(pin).all(|(x, y)| to_lower(*x) == to_lower(*y)));
+        .find(|&at| {
+            hay[at..at + pin.len()].iter().zip(pin).all(|(x, y)| to_lower(*x) == to_lower(*y))
+        });
     at.map_or(ptr::null_mut(), |at| haystack.wrapping_add(at).cast_mut())
 }
 
@@ -527,7 +556,11 @@ pub unsafe extern "C" fn strpbrk(s: *const c_char, accept: *const c_char) -> *mu
 /// # Safety
 /// 1. `s` (or `*save`) is a writable string, `delim` a string, `save` writable.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn strtok_r(s: *mut c_char, delim: *const c_char, save: *mut *mut c_char) -> *mut c_char {
+pub unsafe extern "C" fn strtok_r(
+    s: *mut c_char,
+    delim: *const c_char,
+    save: *mut *mut c_char,
+) -> *mut c_char {
     assert!(!save.is_null(), "strtok_r: NULL save pointer");
     // SAFETY: obligation 1.
     let start = if s.is_null() { unsafe { *save } } else { s };
@@ -558,7 +591,8 @@ pub unsafe extern "C" fn strtok_r(s: *mut c_char, delim: *const c_char, save: *m
 }
 
 /// `strtok`'s position between calls (C's strtok is not thread-safe either).
-static STRTOK_SAVE: core::sync::atomic::AtomicPtr<c_char> = core::sync::atomic::AtomicPtr::new(ptr::null_mut());
+static STRTOK_SAVE: core::sync::atomic::AtomicPtr<c_char> =
+    core::sync::atomic::AtomicPtr::new(ptr::null_mut());
 
 /// C `strtok`.
 ///

@@ -59,7 +59,8 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
@@ -99,7 +100,10 @@ pub fn seconds_of(tm: &Tm) -> i64 {
     let year = i64::from(tm.tm_year) + 1900 + month.div_euclid(12);
     let month = month.rem_euclid(12) + 1;
     let days = days_from_civil(year, month, 1) + i64::from(tm.tm_mday) - 1;
-    days * SECONDS_PER_DAY + i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec)
+    days * SECONDS_PER_DAY
+        + i64::from(tm.tm_hour) * 3600
+        + i64::from(tm.tm_min) * 60
+        + i64::from(tm.tm_sec)
 }
 
 /// C `gmtime_r`.
@@ -354,7 +358,8 @@ fn format_time(out: &mut Output, format: &[u8], tm: &Tm) {
             at += 1;
         }
         while at < format.len() && format[at].is_ascii_digit() {
-            flags.width = flags.width.saturating_mul(10).saturating_add(usize::from(format[at] - b'0'));
+            flags.width =
+                flags.width.saturating_mul(10).saturating_add(usize::from(format[at] - b'0'));
             at += 1;
         }
         while at < format.len() && (format[at] == b'E' || format[at] == b'O') {
@@ -378,10 +383,22 @@ fn format_time(out: &mut Output, format: &[u8], tm: &Tm) {
             usize::try_from(index).ok().and_then(|i| names.get(i)).map_or(b"?", |n| n.to_bytes())
         }
         match conversion {
-            b'a' => out.text(name(&ABBREVIATED_DAYS, tm.tm_wday), flags.case.for_name(), flags.width, text_pad),
+            b'a' => out.text(
+                name(&ABBREVIATED_DAYS, tm.tm_wday),
+                flags.case.for_name(),
+                flags.width,
+                text_pad,
+            ),
             b'A' => out.text(name(&DAYS, tm.tm_wday), flags.case.for_name(), flags.width, text_pad),
-            b'b' | b'h' => out.text(name(&ABBREVIATED_MONTHS, tm.tm_mon), flags.case.for_name(), flags.width, text_pad),
-            b'B' => out.text(name(&MONTHS, tm.tm_mon), flags.case.for_name(), flags.width, text_pad),
+            b'b' | b'h' => out.text(
+                name(&ABBREVIATED_MONTHS, tm.tm_mon),
+                flags.case.for_name(),
+                flags.width,
+                text_pad,
+            ),
+            b'B' => {
+                out.text(name(&MONTHS, tm.tm_mon), flags.case.for_name(), flags.width, text_pad)
+            }
             b'p' | b'P' => {
                 let text: &[u8] = if tm.tm_hour >= 12 { b"PM" } else { b"AM" };
                 let case = if conversion == b'P' { Case::Lower } else { flags.case.for_marker() };
@@ -398,12 +415,21 @@ fn format_time(out: &mut Output, format: &[u8], tm: &Tm) {
             b'm' => out.number(i64::from(tm.tm_mon) + 1, 2, b'0', &flags),
             b'M' => out.number(tm.tm_min.into(), 2, b'0', &flags),
             b'S' => out.number(tm.tm_sec.into(), 2, b'0', &flags),
-            b'u' => out.number(if tm.tm_wday == 0 { 7 } else { tm.tm_wday.into() }, 1, b'0', &flags),
+            b'u' => {
+                out.number(if tm.tm_wday == 0 { 7 } else { tm.tm_wday.into() }, 1, b'0', &flags)
+            }
             b'w' => out.number(tm.tm_wday.into(), 1, b'0', &flags),
             b'y' => out.number(year.rem_euclid(100), 2, b'0', &flags),
             b'Y' => out.number(year, 1, b'0', &flags),
-            b'U' => out.number((i64::from(tm.tm_yday) - i64::from(tm.tm_wday) + 7) / 7, 2, b'0', &flags),
-            b'W' => out.number((i64::from(tm.tm_yday) - (i64::from(tm.tm_wday) + 6) % 7 + 7) / 7, 2, b'0', &flags),
+            b'U' => {
+                out.number((i64::from(tm.tm_yday) - i64::from(tm.tm_wday) + 7) / 7, 2, b'0', &flags)
+            }
+            b'W' => out.number(
+                (i64::from(tm.tm_yday) - (i64::from(tm.tm_wday) + 6) % 7 + 7) / 7,
+                2,
+                b'0',
+                &flags,
+            ),
             b'V' => out.number(iso_week(tm).1, 2, b'0', &flags),
             b'G' => out.number(iso_week(tm).0, 1, b'0', &flags),
             b'g' => out.number(iso_week(tm).0.rem_euclid(100), 2, b'0', &flags),
@@ -411,7 +437,12 @@ fn format_time(out: &mut Output, format: &[u8], tm: &Tm) {
                 // glibc pads %s as text: the sign stays with the digits, zeros go before it.
                 let mut scratch = [0u8; 24];
                 let mut inner = Output { bytes: &mut scratch, len: 0, overflow: false };
-                inner.number(seconds_of(tm), 1, b'0', &Flags { pad: None, case: Case::Keep, width: 0 });
+                inner.number(
+                    seconds_of(tm),
+                    1,
+                    b'0',
+                    &Flags { pad: None, case: Case::Keep, width: 0 },
+                );
                 let len = inner.len;
                 out.text(&scratch[..len], Case::Keep, flags.width, text_pad);
             }
@@ -467,10 +498,17 @@ fn format_time(out: &mut Output, format: &[u8], tm: &Tm) {
 ///
 /// # Safety
 /// 1. `buffer` writable for `size` bytes; `format` a string; `tm` readable.
-unsafe fn strftime_into(buffer: *mut c_char, size: usize, format: *const c_char, tm: *const Tm) -> usize {
+unsafe fn strftime_into(
+    buffer: *mut c_char,
+    size: usize,
+    format: *const c_char,
+    tm: *const Tm,
+) -> usize {
     assert!(!tm.is_null(), "strftime: NULL tm");
     // SAFETY: obligation 1.
-    let (bytes, format, tm) = unsafe { (cstr::memory_mut(buffer.cast(), size, "strftime"), cstr::bytes(format, "strftime"), &*tm) };
+    let (bytes, format, tm) = unsafe {
+        (cstr::memory_mut(buffer.cast(), size, "strftime"), cstr::bytes(format, "strftime"), &*tm)
+    };
     if bytes.is_empty() {
         return 0;
     }
@@ -490,7 +528,12 @@ unsafe fn strftime_into(buffer: *mut c_char, size: usize, format: *const c_char,
 /// # Safety
 /// 1. `buffer` writable for `size` bytes; `format` a string; `tm` readable.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn strftime(buffer: *mut c_char, size: usize, format: *const c_char, tm: *const Tm) -> usize {
+pub unsafe extern "C" fn strftime(
+    buffer: *mut c_char,
+    size: usize,
+    format: *const c_char,
+    tm: *const Tm,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { strftime_into(buffer, size, format, tm) }
 }
@@ -500,7 +543,13 @@ pub unsafe extern "C" fn strftime(buffer: *mut c_char, size: usize, format: *con
 /// # Safety
 /// 1. As `strftime`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn strftime_l(buffer: *mut c_char, size: usize, format: *const c_char, tm: *const Tm, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn strftime_l(
+    buffer: *mut c_char,
+    size: usize,
+    format: *const c_char,
+    tm: *const Tm,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { strftime_into(buffer, size, format, tm) }
 }
@@ -510,7 +559,13 @@ pub unsafe extern "C" fn strftime_l(buffer: *mut c_char, size: usize, format: *c
 /// # Safety
 /// 1. As `strftime`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __strftime_l(buffer: *mut c_char, size: usize, format: *const c_char, tm: *const Tm, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn __strftime_l(
+    buffer: *mut c_char,
+    size: usize,
+    format: *const c_char,
+    tm: *const Tm,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { strftime_into(buffer, size, format, tm) }
 }
@@ -521,7 +576,12 @@ pub unsafe extern "C" fn __strftime_l(buffer: *mut c_char, size: usize, format: 
 /// # Safety
 /// 1. `buffer` writable for `size` units; `format` a wide string; `tm` readable.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcsftime(buffer: *mut u32, size: usize, format: *const u32, tm: *const Tm) -> usize {
+pub unsafe extern "C" fn wcsftime(
+    buffer: *mut u32,
+    size: usize,
+    format: *const u32,
+    tm: *const Tm,
+) -> usize {
     // SAFETY: obligation 1.
     let wide = unsafe { cstr::wide(format, "wcsftime") };
     let mut narrow_format = [0u8; 512];
@@ -533,7 +593,14 @@ pub unsafe extern "C" fn wcsftime(buffer: *mut u32, size: usize, format: *const 
     }
     let mut narrow = [0u8; 1024];
     // SAFETY: obligation 1 for `tm`; both buffers are local.
-    let len = unsafe { strftime_into(narrow.as_mut_ptr().cast(), narrow.len().min(size), narrow_format.as_ptr().cast(), tm) };
+    let len = unsafe {
+        strftime_into(
+            narrow.as_mut_ptr().cast(),
+            narrow.len().min(size),
+            narrow_format.as_ptr().cast(),
+            tm,
+        )
+    };
     if len == 0 && size > 0 {
         if size > 0 && !buffer.is_null() {
             // SAFETY: obligation 1.
@@ -553,7 +620,13 @@ pub unsafe extern "C" fn wcsftime(buffer: *mut u32, size: usize, format: *const 
 /// # Safety
 /// 1. As `wcsftime`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __wcsftime_l(buffer: *mut u32, size: usize, format: *const u32, tm: *const Tm, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn __wcsftime_l(
+    buffer: *mut u32,
+    size: usize,
+    format: *const u32,
+    tm: *const Tm,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wcsftime(buffer, size, format, tm) }
 }
@@ -563,7 +636,13 @@ pub unsafe extern "C" fn __wcsftime_l(buffer: *mut u32, size: usize, format: *co
 /// # Safety
 /// 1. As `wcsftime`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcsftime_l(buffer: *mut u32, size: usize, format: *const u32, tm: *const Tm, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn wcsftime_l(
+    buffer: *mut u32,
+    size: usize,
+    format: *const u32,
+    tm: *const Tm,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wcsftime(buffer, size, format, tm) }
 }

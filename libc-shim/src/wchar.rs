@@ -6,8 +6,8 @@
 //! bits on both targets; its signedness follows `char`'s on these Linux ABIs (signed on x86_64,
 //! unsigned on aarch64), which is how comparisons pick it without naming an architecture.
 
-use crate::ctype::{classes_of, class};
 use crate::cstr;
+use crate::ctype::{class, classes_of};
 use crate::errno;
 use crate::locale::LocaleObject;
 use core::cmp::Ordering;
@@ -121,7 +121,12 @@ pub unsafe extern "C" fn wmemchr(s: *const WChar, c: WChar, n: usize) -> *mut WC
 
 /// Compares two wide strings including their terminators.
 fn compare_wide(a: &[WChar], b: &[WChar]) -> c_int {
-    let first = a.iter().chain(&[0]).zip(b.iter().chain(&[0])).map(|(x, y)| order(*x, *y)).find(|o| o.is_ne());
+    let first = a
+        .iter()
+        .chain(&[0])
+        .zip(b.iter().chain(&[0]))
+        .map(|(x, y)| order(*x, *y))
+        .find(|o| o.is_ne());
     ordering_to_int(first.unwrap_or(Ordering::Equal))
 }
 
@@ -142,7 +147,9 @@ pub unsafe extern "C" fn wcscmp(a: *const WChar, b: *const WChar) -> c_int {
 #[cfg_attr(rivet_libc_export, no_mangle)]
 pub unsafe extern "C" fn wcsncmp(a: *const WChar, b: *const WChar, n: usize) -> c_int {
     // SAFETY: obligation 1.
-    unsafe { compare_wide(cstr::wide_bounded(a, n, "wcsncmp"), cstr::wide_bounded(b, n, "wcsncmp")) }
+    unsafe {
+        compare_wide(cstr::wide_bounded(a, n, "wcsncmp"), cstr::wide_bounded(b, n, "wcsncmp"))
+    }
 }
 
 /// C `wcscoll`: `wcscmp` in "C".
@@ -160,7 +167,11 @@ pub unsafe extern "C" fn wcscoll(a: *const WChar, b: *const WChar) -> c_int {
 /// # Safety
 /// 1. Both are wide strings.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __wcscoll_l(a: *const WChar, b: *const WChar, _locale: *mut LocaleObject) -> c_int {
+pub unsafe extern "C" fn __wcscoll_l(
+    a: *const WChar,
+    b: *const WChar,
+    _locale: *mut LocaleObject,
+) -> c_int {
     // SAFETY: obligation 1.
     unsafe { wcscmp(a, b) }
 }
@@ -170,7 +181,11 @@ pub unsafe extern "C" fn __wcscoll_l(a: *const WChar, b: *const WChar, _locale: 
 /// # Safety
 /// 1. Both are wide strings.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcscoll_l(a: *const WChar, b: *const WChar, _locale: *mut LocaleObject) -> c_int {
+pub unsafe extern "C" fn wcscoll_l(
+    a: *const WChar,
+    b: *const WChar,
+    _locale: *mut LocaleObject,
+) -> c_int {
     // SAFETY: obligation 1.
     unsafe { wcscmp(a, b) }
 }
@@ -198,7 +213,12 @@ pub unsafe extern "C" fn wcsxfrm(dst: *mut WChar, src: *const WChar, n: usize) -
 /// # Safety
 /// 1. As `wcsxfrm`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn __wcsxfrm_l(dst: *mut WChar, src: *const WChar, n: usize, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn __wcsxfrm_l(
+    dst: *mut WChar,
+    src: *const WChar,
+    n: usize,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wcsxfrm(dst, src, n) }
 }
@@ -208,7 +228,12 @@ pub unsafe extern "C" fn __wcsxfrm_l(dst: *mut WChar, src: *const WChar, n: usiz
 /// # Safety
 /// 1. As `wcsxfrm`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcsxfrm_l(dst: *mut WChar, src: *const WChar, n: usize, _locale: *mut LocaleObject) -> usize {
+pub unsafe extern "C" fn wcsxfrm_l(
+    dst: *mut WChar,
+    src: *const WChar,
+    n: usize,
+    _locale: *mut LocaleObject,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wcsxfrm(dst, src, n) }
 }
@@ -315,7 +340,12 @@ pub extern "C" fn mbsinit(_state: *const c_void) -> c_int {
 /// # Safety
 /// 1. `s` is NULL or readable for `n` bytes (or up to the first); `pwc` NULL or writable.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn mbrtowc(pwc: *mut WChar, s: *const c_char, n: usize, _state: *mut c_void) -> usize {
+pub unsafe extern "C" fn mbrtowc(
+    pwc: *mut WChar,
+    s: *const c_char,
+    n: usize,
+    _state: *mut c_void,
+) -> usize {
     if s.is_null() {
         return 0;
     }
@@ -406,7 +436,12 @@ pub unsafe extern "C" fn wctomb(s: *mut c_char, c: WChar) -> c_int {
 /// # Safety
 /// 1. `src` writable and `*src` readable up to its NUL or `limit` bytes; `dst` NULL or
 ///    writable for `capacity` units.
-unsafe fn multibyte_to_wide(dst: *mut WChar, src: *mut *const c_char, limit: usize, capacity: usize) -> usize {
+unsafe fn multibyte_to_wide(
+    dst: *mut WChar,
+    src: *mut *const c_char,
+    limit: usize,
+    capacity: usize,
+) -> usize {
     assert!(!src.is_null(), "mbsrtowcs: NULL source pointer");
     // SAFETY: obligation 1.
     let start = unsafe { *src };
@@ -460,7 +495,12 @@ unsafe fn multibyte_to_wide(dst: *mut WChar, src: *mut *const c_char, limit: usi
 /// # Safety
 /// 1. `src` writable, `*src` a string; `dst` NULL or writable for `len` units.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn mbsrtowcs(dst: *mut WChar, src: *mut *const c_char, len: usize, _state: *mut c_void) -> usize {
+pub unsafe extern "C" fn mbsrtowcs(
+    dst: *mut WChar,
+    src: *mut *const c_char,
+    len: usize,
+    _state: *mut c_void,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { multibyte_to_wide(dst, src, usize::MAX, len) }
 }
@@ -471,7 +511,13 @@ pub unsafe extern "C" fn mbsrtowcs(dst: *mut WChar, src: *mut *const c_char, len
 /// 1. `src` writable, `*src` readable up to its NUL or `nms` bytes; `dst` NULL or writable for
 ///    `len` units.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn mbsnrtowcs(dst: *mut WChar, src: *mut *const c_char, nms: usize, len: usize, _state: *mut c_void) -> usize {
+pub unsafe extern "C" fn mbsnrtowcs(
+    dst: *mut WChar,
+    src: *mut *const c_char,
+    nms: usize,
+    len: usize,
+    _state: *mut c_void,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { multibyte_to_wide(dst, src, nms, len) }
 }
@@ -492,7 +538,12 @@ pub unsafe extern "C" fn mbstowcs(dst: *mut WChar, src: *const c_char, len: usiz
 /// # Safety
 /// 1. `src` writable and `*src` readable up to its terminator or `limit` units; `dst` NULL or
 ///    writable for `capacity` bytes.
-unsafe fn wide_to_multibyte(dst: *mut c_char, src: *mut *const WChar, limit: usize, capacity: usize) -> usize {
+unsafe fn wide_to_multibyte(
+    dst: *mut c_char,
+    src: *mut *const WChar,
+    limit: usize,
+    capacity: usize,
+) -> usize {
     assert!(!src.is_null(), "wcsrtombs: NULL source pointer");
     // SAFETY: obligation 1.
     let start = unsafe { *src };
@@ -541,7 +592,12 @@ unsafe fn wide_to_multibyte(dst: *mut c_char, src: *mut *const WChar, limit: usi
 /// # Safety
 /// 1. `src` writable, `*src` a wide string; `dst` NULL or writable for `len` bytes.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcsrtombs(dst: *mut c_char, src: *mut *const WChar, len: usize, _state: *mut c_void) -> usize {
+pub unsafe extern "C" fn wcsrtombs(
+    dst: *mut c_char,
+    src: *mut *const WChar,
+    len: usize,
+    _state: *mut c_void,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wide_to_multibyte(dst, src, usize::MAX, len) }
 }
@@ -551,7 +607,13 @@ pub unsafe extern "C" fn wcsrtombs(dst: *mut c_char, src: *mut *const WChar, len
 /// # Safety
 /// 1. As `wcsrtombs`, reading at most `nwc` units.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn wcsnrtombs(dst: *mut c_char, src: *mut *const WChar, nwc: usize, len: usize, _state: *mut c_void) -> usize {
+pub unsafe extern "C" fn wcsnrtombs(
+    dst: *mut c_char,
+    src: *mut *const WChar,
+    nwc: usize,
+    len: usize,
+    _state: *mut c_void,
+) -> usize {
     // SAFETY: obligation 1.
     unsafe { wide_to_multibyte(dst, src, nwc, len) }
 }

@@ -96,7 +96,8 @@ impl Generator {
 
     fn step(&mut self) -> u32 {
         let len = self.table.len();
-        let value = self.table[(self.next + len - 31) % len].wrapping_add(self.table[(self.next + len - 3) % len]);
+        let value = self.table[(self.next + len - 31) % len]
+            .wrapping_add(self.table[(self.next + len - 3) % len]);
         self.table[self.next] = value;
         self.next = (self.next + 1) % len;
         value >> 1
@@ -121,7 +122,11 @@ static SHARED: Shared = Shared {
 
 /// Runs `f` on the generator with the lock held, seeding it with 1 first if nobody has.
 fn with<T>(f: impl FnOnce(&mut Generator) -> T) -> T {
-    while SHARED.busy.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    while SHARED
+        .busy
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
         core::hint::spin_loop();
     }
     // SAFETY: the lock is held; nothing else references the cells until it is released below.

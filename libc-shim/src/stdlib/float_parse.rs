@@ -77,7 +77,11 @@ pub fn compose(format: Format, mantissa: u64, exponent: i64, sticky: bool) -> (u
     }
     let precision = i64::from(format.precision);
     // Bits kept: all of them for normal numbers, fewer below the normal range.
-    let kept = if magnitude >= format.min_exponent { precision } else { precision - (format.min_exponent - magnitude) };
+    let kept = if magnitude >= format.min_exponent {
+        precision
+    } else {
+        precision - (format.min_exponent - magnitude)
+    };
     let drop = top + 1 - kept;
     let (rounded, inexact) = if drop <= 0 {
         (u128::from(mantissa) << (-drop) as u32, sticky)
@@ -135,7 +139,10 @@ pub fn parse(text: &[u8], format: Format) -> Parsed {
         let mut end = at + 3;
         let mut bits = format.quiet_nan();
         if text.get(end) == Some(&b'(') {
-            let chars = text[end + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            let chars = text[end + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
             if text.get(end + 1 + chars) == Some(&b')') {
                 let inner = &text[end + 1..end + 1 + chars];
                 let payload = super::integer_parse::parse(inner, 0, false);
@@ -149,13 +156,21 @@ pub fn parse(text: &[u8], format: Format) -> Parsed {
     }
     if rest.len() >= 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
         if let Some(parsed) = parse_hex(&rest[2..], format) {
-            return Parsed { bits: sign | parsed.bits, end: at + 2 + parsed.end, range_error: parsed.range_error };
+            return Parsed {
+                bits: sign | parsed.bits,
+                end: at + 2 + parsed.end,
+                range_error: parsed.range_error,
+            };
         }
         // "0x" without digits: the "0".
         return Parsed { bits: sign, end: at + 1, range_error: false };
     }
     match parse_decimal(rest, format) {
-        Some(parsed) => Parsed { bits: sign | parsed.bits, end: at + parsed.end, range_error: parsed.range_error },
+        Some(parsed) => Parsed {
+            bits: sign | parsed.bits,
+            end: at + parsed.end,
+            range_error: parsed.range_error,
+        },
         None => none,
     }
 }
@@ -202,7 +217,8 @@ fn parse_decimal(text: &[u8], format: Format) -> Option<Parsed> {
         u64::from(number.parse::<f32>().ok()?.to_bits())
     };
     let magnitude = bits;
-    let range_error = magnitude == format.infinity() || (nonzero && magnitude < format.min_positive_normal());
+    let range_error =
+        magnitude == format.infinity() || (nonzero && magnitude < format.min_positive_normal());
     Some(Parsed { bits, end: at, range_error })
 }
 
@@ -256,7 +272,11 @@ fn parse_hex(text: &[u8], format: Format) -> Option<Parsed> {
         }
     }
     let (bits, range_error) = compose(format, mantissa, exponent, sticky);
-    let range_error = if bits == format.infinity() { range_error } else { glibc_hex_underflow(format, mantissa, exponent, sticky) };
+    let range_error = if bits == format.infinity() {
+        range_error
+    } else {
+        glibc_hex_underflow(format, mantissa, exponent, sticky)
+    };
     Some(Parsed { bits, end: at, range_error })
 }
 

@@ -87,7 +87,13 @@ pub fn parse(text: &[u8], base: c_int, signed: bool) -> Parsed {
 ///
 /// # Safety
 /// 1. `text` is a string; `end` is NULL or writable.
-unsafe fn parse_c(text: *const c_char, end: *mut *mut c_char, base: c_int, signed: bool, function: &str) -> u64 {
+unsafe fn parse_c(
+    text: *const c_char,
+    end: *mut *mut c_char,
+    base: c_int,
+    signed: bool,
+    function: &str,
+) -> u64 {
     // SAFETY: obligation 1.
     let bytes = unsafe { cstr::bytes(text, function) };
     let parsed = parse(bytes, base, signed);

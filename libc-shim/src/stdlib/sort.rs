@@ -64,7 +64,8 @@ pub fn sort(items: &mut impl Items) {
 /// A C comparison function.
 pub type Comparator = unsafe extern "C" fn(*const c_void, *const c_void) -> c_int;
 /// A C comparison function with a context argument (GNU `qsort_r`).
-pub type ComparatorWithContext = unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> c_int;
+pub type ComparatorWithContext =
+    unsafe extern "C" fn(*const c_void, *const c_void, *mut c_void) -> c_int;
 
 /// A C array of `count` elements of `size` bytes, compared by a C function.
 struct CArray {
@@ -119,7 +120,12 @@ unsafe extern "C" fn unused_comparator(_: *const c_void, _: *const c_void) -> c_
 /// 1. `base` is writable for `count × size` bytes; `compare` is a consistent ordering that does
 ///    not modify the elements.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn qsort(base: *mut c_void, count: usize, size: usize, compare: Option<Comparator>) {
+pub unsafe extern "C" fn qsort(
+    base: *mut c_void,
+    count: usize,
+    size: usize,
+    compare: Option<Comparator>,
+) {
     if count < 2 || size == 0 {
         return;
     }
@@ -133,13 +139,25 @@ pub unsafe extern "C" fn qsort(base: *mut c_void, count: usize, size: usize, com
 /// # Safety
 /// 1. As `qsort`.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn qsort_r(base: *mut c_void, count: usize, size: usize, compare: Option<ComparatorWithContext>, context: *mut c_void) {
+pub unsafe extern "C" fn qsort_r(
+    base: *mut c_void,
+    count: usize,
+    size: usize,
+    compare: Option<ComparatorWithContext>,
+    context: *mut c_void,
+) {
     if count < 2 || size == 0 {
         return;
     }
     let compare = compare.expect("qsort_r: NULL comparison function");
     assert!(!base.is_null(), "qsort_r: NULL array");
-    sort(&mut CArray { base: base.cast(), count, size, compare: unused_comparator, compare_with_context: Some((compare, context)) });
+    sort(&mut CArray {
+        base: base.cast(),
+        count,
+        size,
+        compare: unused_comparator,
+        compare_with_context: Some((compare, context)),
+    });
 }
 
 /// C `bsearch`: an element equal to `key` in the sorted array, or NULL.
@@ -148,7 +166,13 @@ pub unsafe extern "C" fn qsort_r(base: *mut c_void, count: usize, size: usize, c
 /// 1. `base` is readable for `count × size` bytes, sorted by `compare`; `key` is what `compare`
 ///    expects as its first argument.
 #[cfg_attr(rivet_libc_export, no_mangle)]
-pub unsafe extern "C" fn bsearch(key: *const c_void, base: *const c_void, count: usize, size: usize, compare: Option<Comparator>) -> *mut c_void {
+pub unsafe extern "C" fn bsearch(
+    key: *const c_void,
+    base: *const c_void,
+    count: usize,
+    size: usize,
+    compare: Option<Comparator>,
+) -> *mut c_void {
     let compare = compare.expect("bsearch: NULL comparison function");
     let (mut low, mut high) = (0usize, count);
     while low < high {

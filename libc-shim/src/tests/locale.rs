@@ -14,8 +14,20 @@ mod host {
         pub fn wctob(c: u32) -> c_int;
         pub fn mbrtowc(pwc: *mut u32, s: *const c_char, n: usize, st: *mut c_void) -> usize;
         pub fn wcrtomb(s: *mut c_char, c: u32, st: *mut c_void) -> usize;
-        pub fn mbsnrtowcs(d: *mut u32, s: *mut *const c_char, nms: usize, len: usize, st: *mut c_void) -> usize;
-        pub fn wcsnrtombs(d: *mut c_char, s: *mut *const u32, nwc: usize, len: usize, st: *mut c_void) -> usize;
+        pub fn mbsnrtowcs(
+            d: *mut u32,
+            s: *mut *const c_char,
+            nms: usize,
+            len: usize,
+            st: *mut c_void,
+        ) -> usize;
+        pub fn wcsnrtombs(
+            d: *mut c_char,
+            s: *mut *const u32,
+            nwc: usize,
+            len: usize,
+            st: *mut c_void,
+        ) -> usize;
         pub fn wctype(name: *const c_char) -> usize;
         pub fn iswctype(c: u32, t: usize) -> c_int;
         pub fn towupper(c: u32) -> u32;
@@ -62,8 +74,16 @@ fn langinfo_matches_glibc() {
             unsafe {
                 let (ours, theirs) = (locale::nl_langinfo(item), host::nl_langinfo(item));
                 match kind {
-                    0 => assert_eq!(CStr::from_ptr(ours), CStr::from_ptr(theirs), "item {category}/{index}"),
-                    1 => assert_eq!(host::wcscmp(ours.cast(), theirs.cast()), 0, "item {category}/{index}"),
+                    0 => assert_eq!(
+                        CStr::from_ptr(ours),
+                        CStr::from_ptr(theirs),
+                        "item {category}/{index}"
+                    ),
+                    1 => assert_eq!(
+                        host::wcscmp(ours.cast(), theirs.cast()),
+                        0,
+                        "item {category}/{index}"
+                    ),
                     _ => assert_eq!(ours as usize, theirs as usize, "item {category}/{index}"),
                 }
             }
@@ -76,8 +96,10 @@ fn locale_objects_have_glibcs_tables() {
     // SAFETY: both return locale objects with glibc's layout; the fields compared are pointers
     // to tables of 384 entries from index -128.
     unsafe {
-        let ours = locale::__newlocale(1 << 6 | 0x1fbf, c"C".as_ptr(), core::ptr::null_mut()).cast::<*const c_void>();
-        let theirs = host::newlocale(0x1fbf, c"C".as_ptr(), core::ptr::null_mut()).cast::<*const c_void>();
+        let ours = locale::__newlocale(1 << 6 | 0x1fbf, c"C".as_ptr(), core::ptr::null_mut())
+            .cast::<*const c_void>();
+        let theirs =
+            host::newlocale(0x1fbf, c"C".as_ptr(), core::ptr::null_mut()).cast::<*const c_void>();
         for field in 13..16 {
             let (a, b) = (*ours.add(field), *theirs.add(field));
             if field == 13 {
@@ -95,7 +117,10 @@ fn locale_objects_have_glibcs_tables() {
         }
         assert!(locale::__newlocale(0x1fbf, c"de_DE".as_ptr(), core::ptr::null_mut()).is_null());
         // localeconv: the ten strings then the fourteen chars.
-        let (ours, theirs) = (locale::localeconv().cast::<*const c_char>(), host::localeconv().cast::<*const c_char>());
+        let (ours, theirs) = (
+            locale::localeconv().cast::<*const c_char>(),
+            host::localeconv().cast::<*const c_char>(),
+        );
         for field in 0..10 {
             assert_eq!(CStr::from_ptr(*ours.add(field)), CStr::from_ptr(*theirs.add(field)));
         }
@@ -115,8 +140,14 @@ fn wide_characters_match_glibc() {
             assert_eq!(wchar::wctob(c), host::wctob(c), "wctob {c}");
             assert_eq!(wchar::towupper(c), host::towupper(c), "towupper {c}");
             assert_eq!(wchar::towlower(c), host::towlower(c), "towlower {c}");
-            for name in [c"alnum", c"alpha", c"blank", c"cntrl", c"digit", c"graph", c"lower", c"print", c"punct", c"space", c"upper", c"xdigit"] {
-                let (a, b) = (wchar::iswctype(c, wchar::wctype(name.as_ptr())), host::iswctype(c, host::wctype(name.as_ptr())));
+            for name in [
+                c"alnum", c"alpha", c"blank", c"cntrl", c"digit", c"graph", c"lower", c"print",
+                c"punct", c"space", c"upper", c"xdigit",
+            ] {
+                let (a, b) = (
+                    wchar::iswctype(c, wchar::wctype(name.as_ptr())),
+                    host::iswctype(c, host::wctype(name.as_ptr())),
+                );
                 assert_eq!(a != 0, b != 0, "{name:?} {c}");
             }
             let (mut x, mut y) = ([0 as c_char; 4], [0 as c_char; 4]);
@@ -145,7 +176,9 @@ fn string_conversions_match_glibc() {
     let mut rng = Rng::new(30);
     for _ in 0..20_000 {
         let len = rng.below(10) as usize;
-        let mut bytes: Vec<u8> = (0..len).map(|_| if rng.one_in(15) { 0xc3 } else { b'a' + rng.below(26) as u8 }).collect();
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| if rng.one_in(15) { 0xc3 } else { b'a' + rng.below(26) as u8 })
+            .collect();
         bytes.extend([0]);
         let nms = rng.below(14) as usize;
         let cap = rng.below(14) as usize;
@@ -153,28 +186,54 @@ fn string_conversions_match_glibc() {
         // SAFETY: buffers of 16 units/bytes hold `cap` <= 13 results; sources are terminated.
         unsafe {
             let (mut x, mut y) = ([9u32; 16], [9u32; 16]);
-            let (mut sx, mut sy) = (bytes.as_ptr().cast::<c_char>(), bytes.as_ptr().cast::<c_char>());
-            let (dx, dy) = if null_dst { (core::ptr::null_mut(), core::ptr::null_mut()) } else { (x.as_mut_ptr(), y.as_mut_ptr()) };
+            let (mut sx, mut sy) =
+                (bytes.as_ptr().cast::<c_char>(), bytes.as_ptr().cast::<c_char>());
+            let (dx, dy) = if null_dst {
+                (core::ptr::null_mut(), core::ptr::null_mut())
+            } else {
+                (x.as_mut_ptr(), y.as_mut_ptr())
+            };
             let a = wchar::mbsnrtowcs(dx, &mut sx, nms, cap, core::ptr::null_mut());
             let b = host::mbsnrtowcs(dy, &mut sy, nms, cap, core::ptr::null_mut());
             let base = bytes.as_ptr() as usize;
             let rel = |p: *const c_char| if p.is_null() { None } else { Some(p as usize - base) };
-            assert_eq!((a, x, rel(sx)), (b, y, rel(sy)), "mbsnrtowcs {bytes:?} {nms} {cap} {null_dst}");
+            assert_eq!(
+                (a, x, rel(sx)),
+                (b, y, rel(sy)),
+                "mbsnrtowcs {bytes:?} {nms} {cap} {null_dst}"
+            );
 
-            let wide: Vec<u32> = bytes.iter().map(|&b| if b == 0xc3 { 0xe9 } else { u32::from(b) }).collect();
+            let wide: Vec<u32> =
+                bytes.iter().map(|&b| if b == 0xc3 { 0xe9 } else { u32::from(b) }).collect();
             let (mut x, mut y) = ([9 as c_char; 16], [9 as c_char; 16]);
             let (mut sx, mut sy) = (wide.as_ptr(), wide.as_ptr());
-            let (dx, dy) = if null_dst { (core::ptr::null_mut(), core::ptr::null_mut()) } else { (x.as_mut_ptr(), y.as_mut_ptr()) };
+            let (dx, dy) = if null_dst {
+                (core::ptr::null_mut(), core::ptr::null_mut())
+            } else {
+                (x.as_mut_ptr(), y.as_mut_ptr())
+            };
             let a = wchar::wcsnrtombs(dx, &mut sx, nms, cap, core::ptr::null_mut());
             let b = host::wcsnrtombs(dy, &mut sy, nms, cap, core::ptr::null_mut());
             let base = wide.as_ptr() as usize;
-            let rel = |p: *const u32| if p.is_null() { None } else { Some((p as usize - base) / 4) };
-            assert_eq!((a, x, rel(sx)), (b, y, rel(sy)), "wcsnrtombs {wide:?} {nms} {cap} {null_dst}");
+            let rel =
+                |p: *const u32| if p.is_null() { None } else { Some((p as usize - base) / 4) };
+            assert_eq!(
+                (a, x, rel(sx)),
+                (b, y, rel(sy)),
+                "wcsnrtombs {wide:?} {nms} {cap} {null_dst}"
+            );
 
-            let other: Vec<u32> = wide.iter().map(|&u| if rng.one_in(8) { u ^ 0x8000_0001 } else { u }).collect();
+            let other: Vec<u32> =
+                wide.iter().map(|&u| if rng.one_in(8) { u ^ 0x8000_0001 } else { u }).collect();
             let n = rng.below(wide.len() as u64 + 1) as usize;
-            assert_eq!(wchar::wcscmp(wide.as_ptr(), other.as_ptr()).signum(), host::wcscmp(wide.as_ptr(), other.as_ptr()).signum());
-            assert_eq!(wchar::wmemcmp(wide.as_ptr(), other.as_ptr(), n).signum(), host::wmemcmp(wide.as_ptr(), other.as_ptr(), n).signum());
+            assert_eq!(
+                wchar::wcscmp(wide.as_ptr(), other.as_ptr()).signum(),
+                host::wcscmp(wide.as_ptr(), other.as_ptr()).signum()
+            );
+            assert_eq!(
+                wchar::wmemcmp(wide.as_ptr(), other.as_ptr(), n).signum(),
+                host::wmemcmp(wide.as_ptr(), other.as_ptr(), n).signum()
+            );
         }
     }
 }

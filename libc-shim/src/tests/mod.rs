@@ -3,9 +3,9 @@
 //! Host only. Each file compares one area; `Rng` makes the inputs deterministic so a failure
 //! reproduces. glibc is called under its real names through `extern "C"` blocks.
 
-mod prng;
 mod locale;
 mod printf;
+mod prng;
 mod scanf;
 mod stdlib;
 mod string;

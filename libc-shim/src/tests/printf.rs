@@ -84,7 +84,8 @@ fn generate(rng: &mut Rng) -> (String, Vec<c_int>, Arg) {
             fmt.push_str(".*");
             stars.push(rng.below(30) as c_int - 5);
         }
-        3 => fmt.push_str(&format!(".{}", if rng.one_in(10) { rng.below(400) } else { rng.below(25) })),
+        3 => fmt
+            .push_str(&format!(".{}", if rng.one_in(10) { rng.below(400) } else { rng.below(25) })),
         _ => fmt.push('.'),
     }
     let arg = match rng.below(10) {
@@ -158,7 +159,10 @@ fn doubles_in_every_precision_match_glibc() {
     let mut rng = Rng::new(2);
     for _ in 0..50_000 {
         let value = rng.double();
-        for conv in ["%.17g", "%.0f", "%.3f", "%.20e", "%f", "%e", "%g", "%a", "%.800f", "%.760e", "%.40g", "%#.3g", "%.3a"] {
+        for conv in [
+            "%.17g", "%.0f", "%.3f", "%.20e", "%f", "%e", "%g", "%a", "%.800f", "%.760e", "%.40g",
+            "%#.3g", "%.3a",
+        ] {
             compare(conv, &[], &Arg::Double(value), 2000);
         }
     }
@@ -207,8 +211,22 @@ fn fixed_cases_match_glibc() {
                 // SAFETY: three strings for three %s; 64-byte buffers.
                 let (ra, rb) = unsafe {
                     (
-                        snprintf(a.as_mut_ptr().cast(), 64, cfmt.as_ptr(), c"x".as_ptr(), core::ptr::null::<c_char>(), core::ptr::null::<c_char>()),
-                        __rivet_snprintf(b.as_mut_ptr().cast(), 64, cfmt.as_ptr(), c"x".as_ptr(), core::ptr::null::<c_char>(), core::ptr::null::<c_char>()),
+                        snprintf(
+                            a.as_mut_ptr().cast(),
+                            64,
+                            cfmt.as_ptr(),
+                            c"x".as_ptr(),
+                            core::ptr::null::<c_char>(),
+                            core::ptr::null::<c_char>(),
+                        ),
+                        __rivet_snprintf(
+                            b.as_mut_ptr().cast(),
+                            64,
+                            cfmt.as_ptr(),
+                            c"x".as_ptr(),
+                            core::ptr::null::<c_char>(),
+                            core::ptr::null::<c_char>(),
+                        ),
                     )
                 };
                 assert_eq!((rb, b), (ra, a), "{fmt}");
@@ -220,8 +238,28 @@ fn fixed_cases_match_glibc() {
                 // SAFETY: arguments match the six conversions; 128-byte buffers.
                 let (ra, rb) = unsafe {
                     (
-                        snprintf(a.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 3.0f64, 3.0f64, 3.0f64, 0 as c_int, 0 as c_int, 0 as c_int),
-                        __rivet_snprintf(b.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 3.0f64, 3.0f64, 3.0f64, 0 as c_int, 0 as c_int, 0 as c_int),
+                        snprintf(
+                            a.as_mut_ptr().cast(),
+                            128,
+                            cfmt.as_ptr(),
+                            3.0f64,
+                            3.0f64,
+                            3.0f64,
+                            0 as c_int,
+                            0 as c_int,
+                            0 as c_int,
+                        ),
+                        __rivet_snprintf(
+                            b.as_mut_ptr().cast(),
+                            128,
+                            cfmt.as_ptr(),
+                            3.0f64,
+                            3.0f64,
+                            3.0f64,
+                            0 as c_int,
+                            0 as c_int,
+                            0 as c_int,
+                        ),
                     )
                 };
                 assert_eq!((rb, b), (ra, a), "{fmt}");
@@ -233,8 +271,22 @@ fn fixed_cases_match_glibc() {
                 // SAFETY: three ints for three conversions; 128-byte buffers.
                 let (ra, rb) = unsafe {
                     (
-                        snprintf(a.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 255 as c_int, 0 as c_int, 42 as c_int),
-                        __rivet_snprintf(b.as_mut_ptr().cast(), 128, cfmt.as_ptr(), 255 as c_int, 0 as c_int, 42 as c_int),
+                        snprintf(
+                            a.as_mut_ptr().cast(),
+                            128,
+                            cfmt.as_ptr(),
+                            255 as c_int,
+                            0 as c_int,
+                            42 as c_int,
+                        ),
+                        __rivet_snprintf(
+                            b.as_mut_ptr().cast(),
+                            128,
+                            cfmt.as_ptr(),
+                            255 as c_int,
+                            0 as c_int,
+                            42 as c_int,
+                        ),
                     )
                 };
                 assert_eq!((rb, b), (ra, a), "{fmt}");
@@ -264,8 +316,20 @@ fn count_conversion_matches_glibc() {
     let mut buf = [0u8; 32];
     // SAFETY: one string, then an int pointer for %n.
     unsafe {
-        snprintf(buf.as_mut_ptr().cast(), 32, c"%s%n".as_ptr(), c"hello".as_ptr(), &mut a as *mut c_int);
-        __rivet_snprintf(buf.as_mut_ptr().cast(), 32, c"%s%n".as_ptr(), c"hello".as_ptr(), &mut b as *mut c_int);
+        snprintf(
+            buf.as_mut_ptr().cast(),
+            32,
+            c"%s%n".as_ptr(),
+            c"hello".as_ptr(),
+            &mut a as *mut c_int,
+        );
+        __rivet_snprintf(
+            buf.as_mut_ptr().cast(),
+            32,
+            c"%s%n".as_ptr(),
+            c"hello".as_ptr(),
+            &mut b as *mut c_int,
+        );
     }
     assert_eq!(a, b);
 }
@@ -295,21 +359,54 @@ fn positional_arguments_match_glibc() {
             if fmt.as_bytes().starts_with(b"%2$s") {
                 (
                     snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), small, text.as_ptr()),
-                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), small, text.as_ptr()),
+                    __rivet_snprintf(
+                        b.as_mut_ptr().cast(),
+                        512,
+                        fmt.as_ptr(),
+                        small,
+                        text.as_ptr(),
+                    ),
                 )
             } else if fmt.as_bytes().starts_with(b"%3$d") {
                 (
                     snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, small),
-                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, small),
+                    __rivet_snprintf(
+                        b.as_mut_ptr().cast(),
+                        512,
+                        fmt.as_ptr(),
+                        value,
+                        number,
+                        small,
+                    ),
                 )
             } else {
                 (
-                    snprintf(a.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, width, precision),
-                    __rivet_snprintf(b.as_mut_ptr().cast(), 512, fmt.as_ptr(), value, number, width, precision),
+                    snprintf(
+                        a.as_mut_ptr().cast(),
+                        512,
+                        fmt.as_ptr(),
+                        value,
+                        number,
+                        width,
+                        precision,
+                    ),
+                    __rivet_snprintf(
+                        b.as_mut_ptr().cast(),
+                        512,
+                        fmt.as_ptr(),
+                        value,
+                        number,
+                        width,
+                        precision,
+                    ),
                 )
             }
         };
-        assert_eq!((rb, String::from_utf8_lossy(&b)), (ra, String::from_utf8_lossy(&a)), "{fmt:?} {value} {number}");
+        assert_eq!(
+            (rb, String::from_utf8_lossy(&b)),
+            (ra, String::from_utf8_lossy(&a)),
+            "{fmt:?} {value} {number}"
+        );
     }
 }
 
@@ -319,12 +416,30 @@ fn wide_conversions_match_glibc() {
     let accented: [u32; 2] = [0xe9, 0];
     for fmt in [c"[%-5ls|%.2ls|%ls]", c"[%5ls|%.0ls|%S]", c"[%ls|%ls|%ls]"] {
         let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
-        let third = if fmt.to_bytes().ends_with(b"%ls]") && fmt.to_bytes().starts_with(b"[%ls") { accented.as_ptr() } else { wide.as_ptr() };
+        let third = if fmt.to_bytes().ends_with(b"%ls]") && fmt.to_bytes().starts_with(b"[%ls") {
+            accented.as_ptr()
+        } else {
+            wide.as_ptr()
+        };
         // SAFETY: three wide strings for three conversions; 64-byte buffers.
         let (ra, rb) = unsafe {
             (
-                snprintf(a.as_mut_ptr().cast(), 64, fmt.as_ptr(), wide.as_ptr(), wide.as_ptr(), third),
-                __rivet_snprintf(b.as_mut_ptr().cast(), 64, fmt.as_ptr(), wide.as_ptr(), wide.as_ptr(), third),
+                snprintf(
+                    a.as_mut_ptr().cast(),
+                    64,
+                    fmt.as_ptr(),
+                    wide.as_ptr(),
+                    wide.as_ptr(),
+                    third,
+                ),
+                __rivet_snprintf(
+                    b.as_mut_ptr().cast(),
+                    64,
+                    fmt.as_ptr(),
+                    wide.as_ptr(),
+                    wide.as_ptr(),
+                    third,
+                ),
             )
         };
         assert_eq!(rb, ra, "{fmt:?}");

@@ -17,7 +17,16 @@ fn run(f: Sscanf, input: &CString, fmt: &CString) -> (c_int, [[u8; 64]; 4]) {
     let [a, b, c, d] = &mut slots;
     // SAFETY: every conversion in the generated formats stores at most 64 bytes (widths are
     // bounded below 60) into its slot; unused trailing arguments are ignored by both.
-    let result = unsafe { f(input.as_ptr(), fmt.as_ptr(), a.as_mut_ptr(), b.as_mut_ptr(), c.as_mut_ptr(), d.as_mut_ptr()) };
+    let result = unsafe {
+        f(
+            input.as_ptr(),
+            fmt.as_ptr(),
+            a.as_mut_ptr(),
+            b.as_mut_ptr(),
+            c.as_mut_ptr(),
+            d.as_mut_ptr(),
+        )
+    };
     (result, slots)
 }
 
@@ -26,7 +35,10 @@ fn directive(rng: &mut Rng) -> String {
     if rng.one_in(8) {
         d.push('*');
     }
-    let conversion = *rng.pick(&["d", "i", "u", "x", "o", "hhd", "hd", "ld", "lld", "lx", "s", "c", "[a-c0-9]", "[^,]", "f", "lf", "e", "lg", "n", "zu", "jd"]);
+    let conversion = *rng.pick(&[
+        "d", "i", "u", "x", "o", "hhd", "hd", "ld", "lld", "lx", "s", "c", "[a-c0-9]", "[^,]", "f",
+        "lf", "e", "lg", "n", "zu", "jd",
+    ]);
     if rng.one_in(3) && conversion != "n" {
         d.push_str(&(rng.below(8) + 1).to_string());
     }
@@ -37,7 +49,36 @@ fn directive(rng: &mut Rng) -> String {
 #[test]
 fn random_directives_match_glibc() {
     let mut rng = Rng::new(50);
-    let pieces = ["1", "23", "-4", "+5", "0x1f", "0X", "077", "9", " ", "  ", "\t", "a", "b", "c", "e", "x", ".", "5e3", "1e", "1e+", "-.5", "inf", "nan", ",", "abc", "99999999999999999999", "0", "z"];
+    let pieces = [
+        "1",
+        "23",
+        "-4",
+        "+5",
+        "0x1f",
+        "0X",
+        "077",
+        "9",
+        " ",
+        "  ",
+        "\t",
+        "a",
+        "b",
+        "c",
+        "e",
+        "x",
+        ".",
+        "5e3",
+        "1e",
+        "1e+",
+        "-.5",
+        "inf",
+        "nan",
+        ",",
+        "abc",
+        "99999999999999999999",
+        "0",
+        "z",
+    ];
     for _ in 0..100_000 {
         let input: String = (0..rng.below(6)).map(|_| *rng.pick(&pieces)).collect();
         let mut fmt = String::new();

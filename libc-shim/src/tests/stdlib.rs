@@ -13,7 +13,12 @@ mod host {
         pub fn strtoul(s: *const c_char, end: *mut *mut c_char, base: c_int) -> c_ulong;
         pub fn strtod(s: *const c_char, end: *mut *mut c_char) -> f64;
         pub fn strtof(s: *const c_char, end: *mut *mut c_char) -> f32;
-        pub fn qsort(base: *mut c_void, n: usize, size: usize, cmp: unsafe extern "C" fn(*const c_void, *const c_void) -> c_int);
+        pub fn qsort(
+            base: *mut c_void,
+            n: usize,
+            size: usize,
+            cmp: unsafe extern "C" fn(*const c_void, *const c_void) -> c_int,
+        );
         pub fn srand(seed: c_uint);
         pub fn rand() -> c_int;
         pub fn __errno_location() -> *mut c_int;
@@ -65,7 +70,8 @@ fn strtol_and_strtoul_match_glibc() {
     for _ in 0..200_000 {
         let text = CString::new(integer_text(&mut rng)).unwrap();
         let base = *rng.pick(&[0, 0, 10, 16, 8, 2, 36, 1, 37, -1, 7]);
-        let (mut a, mut b): (*mut c_char, *mut c_char) = (core::ptr::null_mut(), core::ptr::null_mut());
+        let (mut a, mut b): (*mut c_char, *mut c_char) =
+            (core::ptr::null_mut(), core::ptr::null_mut());
         // SAFETY: NUL-terminated text, writable end pointers.
         unsafe {
             clear_errno();
@@ -94,7 +100,9 @@ fn float_text(rng: &mut Rng) -> String {
         s.push(*rng.pick(&['+', '-']));
     }
     match rng.below(12) {
-        0 => s.push_str(rng.pick::<&str>(&["inf", "INFINITY", "infin", "nan", "NaN(123)", "nan(", "nan()", "nan(0x7)", "in", "na"])),
+        0 => s.push_str(rng.pick::<&str>(&[
+            "inf", "INFINITY", "infin", "nan", "NaN(123)", "nan(", "nan()", "nan(0x7)", "in", "na",
+        ])),
         1..=3 => {
             s.push_str(rng.pick::<&str>(&["0x", "0X"]));
             for _ in 0..rng.below(20) {
@@ -141,7 +149,8 @@ fn strtod_and_strtof_match_glibc() {
     let mut rng = Rng::new(21);
     for _ in 0..200_000 {
         let text = CString::new(float_text(&mut rng)).unwrap();
-        let (mut a, mut b): (*mut c_char, *mut c_char) = (core::ptr::null_mut(), core::ptr::null_mut());
+        let (mut a, mut b): (*mut c_char, *mut c_char) =
+            (core::ptr::null_mut(), core::ptr::null_mut());
         // SAFETY: NUL-terminated text, writable end pointers.
         unsafe {
             clear_errno();
@@ -168,7 +177,12 @@ unsafe extern "C" fn compare_u32(a: *const c_void, b: *const c_void) -> c_int {
 
 unsafe extern "C" fn compare_records(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: qsort passes pointers to 7-byte records.
-    let (a, b) = unsafe { (core::slice::from_raw_parts(a.cast::<u8>(), 7), core::slice::from_raw_parts(b.cast::<u8>(), 7)) };
+    let (a, b) = unsafe {
+        (
+            core::slice::from_raw_parts(a.cast::<u8>(), 7),
+            core::slice::from_raw_parts(b.cast::<u8>(), 7),
+        )
+    };
     a.cmp(b) as c_int
 }
 
@@ -178,7 +192,8 @@ fn qsort_matches_glibc_and_bsearch_finds() {
     for _ in 0..3_000 {
         let len = rng.below(300) as usize;
         let range = if rng.one_in(2) { 10 } else { u64::MAX };
-        let values: Vec<u32> = (0..len).map(|_| rng.below(range.min(u32::MAX as u64)) as u32).collect();
+        let values: Vec<u32> =
+            (0..len).map(|_| rng.below(range.min(u32::MAX as u64)) as u32).collect();
         let (mut ours, mut theirs) = (values.clone(), values.clone());
         // SAFETY: arrays of `len` u32s with a matching comparator.
         unsafe {
@@ -188,7 +203,15 @@ fn qsort_matches_glibc_and_bsearch_finds() {
         assert_eq!(ours, theirs);
         for probe in values.iter().take(10).chain(&[u32::MAX, 5]) {
             // SAFETY: sorted array, comparator over u32.
-            let found = unsafe { sort::bsearch((probe as *const u32).cast(), ours.as_ptr().cast(), len, 4, Some(compare_u32)) };
+            let found = unsafe {
+                sort::bsearch(
+                    (probe as *const u32).cast(),
+                    ours.as_ptr().cast(),
+                    len,
+                    4,
+                    Some(compare_u32),
+                )
+            };
             if values.contains(probe) {
                 // SAFETY: bsearch returned an element of `ours`.
                 assert_eq!(unsafe { *found.cast::<u32>() }, *probe);
@@ -246,18 +269,26 @@ fn math_is_close_to_glibc() {
     use crate::math;
     let mut rng = Rng::new(23);
     for _ in 0..100_000 {
-        let x = if rng.one_in(2) { rng.double() } else { (rng.below(2_000_000) as f64 - 1e6) / 1000.0 };
+        let x =
+            if rng.one_in(2) { rng.double() } else { (rng.below(2_000_000) as f64 - 1e6) / 1000.0 };
         let y = (rng.below(2000) as f64 - 1000.0) / 64.0;
         let m = |bits: u64| f64::from_bits(bits);
         // SAFETY: glibc's math functions have no preconditions.
         unsafe {
             assert_eq!(ulps(m(math::__rivet_m_sqrt(x.to_bits())), host::sqrt(x)), 0, "sqrt {x}");
             assert_eq!(ulps(m(math::__rivet_m_floor(x.to_bits())), host::floor(x)), 0, "floor {x}");
-            assert_eq!(ulps(m(math::__rivet_m_fmod(x.to_bits(), y.to_bits())), host::fmod(x, y)), 0, "fmod {x} {y}");
+            assert_eq!(
+                ulps(m(math::__rivet_m_fmod(x.to_bits(), y.to_bits())), host::fmod(x, y)),
+                0,
+                "fmod {x} {y}"
+            );
             assert!(ulps(m(math::__rivet_m_sin(x.to_bits())), host::sin(x)) <= 1, "sin {x}");
             assert!(ulps(m(math::__rivet_m_exp(x.to_bits())), host::exp(x)) <= 1, "exp {x}");
             assert!(ulps(m(math::__rivet_m_log(x.to_bits())), host::log(x)) <= 1, "log {x}");
-            assert!(ulps(m(math::__rivet_m_pow(x.to_bits(), y.to_bits())), host::pow(x, y)) <= 2, "pow {x} {y}");
+            assert!(
+                ulps(m(math::__rivet_m_pow(x.to_bits(), y.to_bits())), host::pow(x, y)) <= 2,
+                "pow {x} {y}"
+            );
         }
     }
 }

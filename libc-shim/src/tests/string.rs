@@ -80,20 +80,40 @@ fn searches_and_comparisons_match_glibc() {
         let vn = n.min(len);
         // SAFETY: NUL-terminated strings; lengths bounded by the strings.
         unsafe {
-            assert_eq!(offset(pa, string::memchr(pa.cast(), c, vn).cast()), offset(pa, host::memchr(pa.cast(), c, vn).cast()));
-            assert_eq!(offset(pa, string::memrchr(pa.cast(), c, vn).cast()), offset(pa, host::memrchr(pa.cast(), c, vn).cast()));
+            assert_eq!(
+                offset(pa, string::memchr(pa.cast(), c, vn).cast()),
+                offset(pa, host::memchr(pa.cast(), c, vn).cast())
+            );
+            assert_eq!(
+                offset(pa, string::memrchr(pa.cast(), c, vn).cast()),
+                offset(pa, host::memrchr(pa.cast(), c, vn).cast())
+            );
             let bl = b.len() - 1;
-            assert_eq!(offset(pa, string::memmem(pa.cast(), len, pb.cast(), bl).cast()), offset(pa, host::memmem(pa.cast(), len, pb.cast(), bl).cast()));
+            assert_eq!(
+                offset(pa, string::memmem(pa.cast(), len, pb.cast(), bl).cast()),
+                offset(pa, host::memmem(pa.cast(), len, pb.cast(), bl).cast())
+            );
             assert_eq!(string::strnlen(pa, n), host::strnlen(pa, n));
             assert_eq!(string::strcmp(pa, pb).signum(), host::strcmp(pa, pb).signum());
             assert_eq!(string::strncmp(pa, pb, n).signum(), host::strncmp(pa, pb, n).signum());
             assert_eq!(string::strcasecmp(pa, pb).signum(), host::strcasecmp(pa, pb).signum());
-            assert_eq!(string::strncasecmp(pa, pb, n).signum(), host::strncasecmp(pa, pb, n).signum());
+            assert_eq!(
+                string::strncasecmp(pa, pb, n).signum(),
+                host::strncasecmp(pa, pb, n).signum()
+            );
             assert_eq!(offset(pa, string::strchr(pa, c)), offset(pa, host::strchr(pa, c)));
             assert_eq!(offset(pa, string::strrchr(pa, c)), offset(pa, host::strrchr(pa, c)));
             assert_eq!(offset(pa, string::strchrnul(pa, c)), offset(pa, host::strchrnul(pa, c)));
-            assert_eq!(offset(pa, string::strstr(pa, pb)), offset(pa, host::strstr(pa, pb)), "{a:?} {b:?}");
-            assert_eq!(offset(pa, string::strcasestr(pa, pb)), offset(pa, host::strcasestr(pa, pb)), "{a:?} {b:?}");
+            assert_eq!(
+                offset(pa, string::strstr(pa, pb)),
+                offset(pa, host::strstr(pa, pb)),
+                "{a:?} {b:?}"
+            );
+            assert_eq!(
+                offset(pa, string::strcasestr(pa, pb)),
+                offset(pa, host::strcasestr(pa, pb)),
+                "{a:?} {b:?}"
+            );
             assert_eq!(string::strspn(pa, pb), host::strspn(pa, pb));
             assert_eq!(string::strcspn(pa, pb), host::strcspn(pa, pb));
             assert_eq!(offset(pa, string::strpbrk(pa, pb)), offset(pa, host::strpbrk(pa, pb)));
@@ -129,15 +149,23 @@ fn copies_and_tokens_match_glibc() {
             let m = n.min(a.len());
             let rx = string::memccpy(x.as_mut_ptr().cast(), a.as_ptr().cast(), c, m);
             let ry = host::memccpy(y.as_mut_ptr().cast(), a.as_ptr().cast(), c, m);
-            assert_eq!((x, offset(x.as_ptr().cast::<c_void>(), rx)), (y, offset(y.as_ptr().cast::<c_void>(), ry)));
+            assert_eq!(
+                (x, offset(x.as_ptr().cast::<c_void>(), rx)),
+                (y, offset(y.as_ptr().cast::<c_void>(), ry))
+            );
 
             // Tokenise the same string with both; compare token offsets.
             let (mut x, mut y) = (a.clone(), a.clone());
-            let (mut sx, mut sy): (*mut c_char, *mut c_char) = (core::ptr::null_mut(), core::ptr::null_mut());
+            let (mut sx, mut sy): (*mut c_char, *mut c_char) =
+                (core::ptr::null_mut(), core::ptr::null_mut());
             let mut tx = string::strtok_r(x.as_mut_ptr().cast(), delim.as_ptr().cast(), &mut sx);
             let mut ty = host::strtok_r(y.as_mut_ptr().cast(), delim.as_ptr().cast(), &mut sy);
             loop {
-                assert_eq!(offset(x.as_ptr().cast(), tx), offset(y.as_ptr().cast(), ty), "{a:?} {delim:?}");
+                assert_eq!(
+                    offset(x.as_ptr().cast(), tx),
+                    offset(y.as_ptr().cast(), ty),
+                    "{a:?} {delim:?}"
+                );
                 if tx.is_null() {
                     break;
                 }
@@ -146,7 +174,8 @@ fn copies_and_tokens_match_glibc() {
             }
             assert_eq!(x, y);
             let (mut x, mut y) = (a.clone(), a.clone());
-            let (mut px, mut py): (*mut c_char, *mut c_char) = (x.as_mut_ptr().cast(), y.as_mut_ptr().cast());
+            let (mut px, mut py): (*mut c_char, *mut c_char) =
+                (x.as_mut_ptr().cast(), y.as_mut_ptr().cast());
             loop {
                 let tx = string::strsep(&mut px, delim.as_ptr().cast());
                 let ty = host::strsep(&mut py, delim.as_ptr().cast());
@@ -224,7 +253,11 @@ fn messages_match_glibc() {
     // SAFETY: both return NUL-terminated strings; the buffers are 64 bytes.
     unsafe {
         for n in -3..140 {
-            assert_eq!(CStr::from_ptr(strerror::strerror(n)), CStr::from_ptr(host::strerror(n)), "strerror {n}");
+            assert_eq!(
+                CStr::from_ptr(strerror::strerror(n)),
+                CStr::from_ptr(host::strerror(n)),
+                "strerror {n}"
+            );
             for len in [0usize, 5, 64] {
                 let (mut x, mut y) = ([1u8; 64], [1u8; 64]);
                 let a = strerror::__xpg_strerror_r(n, x.as_mut_ptr().cast(), len);
@@ -233,7 +266,11 @@ fn messages_match_glibc() {
             }
         }
         for n in -1..70 {
-            assert_eq!(CStr::from_ptr(strerror::strsignal(n)), CStr::from_ptr(host::strsignal(n)), "strsignal {n}");
+            assert_eq!(
+                CStr::from_ptr(strerror::strsignal(n)),
+                CStr::from_ptr(host::strsignal(n)),
+                "strsignal {n}"
+            );
         }
     }
 }

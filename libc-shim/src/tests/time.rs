@@ -17,7 +17,19 @@ mod host {
 }
 
 fn empty_tm() -> Tm {
-    Tm { tm_sec: 0, tm_min: 0, tm_hour: 0, tm_mday: 0, tm_mon: 0, tm_year: 0, tm_wday: 0, tm_yday: 0, tm_isdst: 0, tm_gmtoff: 0, tm_zone: core::ptr::null() }
+    Tm {
+        tm_sec: 0,
+        tm_min: 0,
+        tm_hour: 0,
+        tm_mday: 0,
+        tm_mon: 0,
+        tm_year: 0,
+        tm_wday: 0,
+        tm_yday: 0,
+        tm_isdst: 0,
+        tm_gmtoff: 0,
+        tm_zone: core::ptr::null(),
+    }
 }
 
 /// Compares the fields both fill (tm_zone pointers differ; compare the text).
@@ -103,12 +115,19 @@ fn strftime_matches_glibc() {
         };
         assert_eq!(ra, rb, "{format:?} {tm:?}");
         if ra > 0 {
-            assert_eq!(a[..=ra], b[..=rb], "{format:?} {tm:?}: {:?} vs {:?}", String::from_utf8_lossy(&a[..ra]), String::from_utf8_lossy(&b[..rb]));
+            assert_eq!(
+                a[..=ra],
+                b[..=rb],
+                "{format:?} {tm:?}: {:?} vs {:?}",
+                String::from_utf8_lossy(&a[..ra]),
+                String::from_utf8_lossy(&b[..rb])
+            );
         }
         let (mut a, mut b) = ([0 as c_char; 64], [0 as c_char; 64]);
         // SAFETY: 64-byte buffers.
         unsafe {
-            let (x, y) = (time::asctime_r(&tm, a.as_mut_ptr()), host::asctime_r(&tm, b.as_mut_ptr()));
+            let (x, y) =
+                (time::asctime_r(&tm, a.as_mut_ptr()), host::asctime_r(&tm, b.as_mut_ptr()));
             if !x.is_null() && !y.is_null() {
                 assert_eq!(CStr::from_ptr(x), CStr::from_ptr(y));
             }
