@@ -8,10 +8,12 @@
  * Positional arguments (`%2$d`, `*1$`) are read ahead into a table from the types their
  * conversions give them (up to 64 positions); a format mixing both styles fails with EINVAL.
  *
- * Known weak spots: `long double` is converted to `double` first (x86_64's 80-bit and aarch64's
- * 128-bit values print with double precision; `%La` differs from glibc's x87 form); the `'` and
+ * `long double` (x86_64's 80-bit extended, aarch64's binary128) is converted exactly for the
+ * decimal conversions when its binary exponent is within -1300..1100 (about 1e-391..1e+331);
+ * outside that range, and for `%La`, it goes through double — a known weak spot. The `'` and
  * `I` flags are accepted and ignored, as in the "C" locale. */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -152,7 +154,7 @@ static void format_integer(struct rivet_out *out, const struct spec *spec, uintm
 /* ---- exact decimal expansion of a double ----------------------------------------------------- */
 
 #define LIMB_BASE 1000000000u
-#define LIMBS 130
+#define LIMBS 150
 
 /* A non-negative integer in base 1e9, least significant limb first. */
 struct big {
@@ -160,7 +162,7 @@ struct big {
     int len;
 };
 
-static void big_from_u64(struct big *big, uint64_t value)
+static void big_from_u128(struct big *big, unsigned __int128 value)
 {
     big->len = 0;
     while (value != 0) {
@@ -207,27 +209,20 @@ static int big_digits(const struct big *big, char *to)
 
 /* value = 0.d[0]d[1]…d[n-1] × 10^point, d[0] != 0 unless n == 0 (zero). */
 struct decimal {
-    char d[1200];
+    char d[1400];
     int n;
     int point;
 };
 
-static void decimal_from_bits(struct decimal *dec, uint64_t bits)
+/* The exact digits of mantissa × 2^exponent. The buffers hold every value with
+ * -1300 <= exponent <= 1100 and a mantissa of at most 113 bits (all doubles, most long doubles). */
+static void decimal_from_parts(struct decimal *dec, unsigned __int128 mantissa, int exponent)
 {
-    int biased = (int)((bits >> 52) & 0x7ff);
-    uint64_t mantissa = bits & ((UINT64_C(1) << 52) - 1);
-    int exponent;
-    if (biased == 0) {
-        exponent = -1074;
-    } else {
-        mantissa |= UINT64_C(1) << 52;
-        exponent = biased - 1075;
-    }
     struct big big;
     int n = 0;
     int point;
     if (exponent >= 0) {
-        big_from_u64(&big, mantissa);
+        big_from_u128(&big, mantissa);
         int shift = exponent;
         while (shift >= 29) {
             big_mul_small(&big, UINT32_C(1) << 29);
@@ -238,13 +233,14 @@ static void decimal_from_bits(struct decimal *dec, uint64_t bits)
         point = n;
     } else {
         int k = -exponent;
-        uint64_t integer = k < 64 ? mantissa >> k : 0;
-        uint64_t fraction = k < 64 ? mantissa & ((UINT64_C(1) << k) - 1) : mantissa;
-        big_from_u64(&big, integer);
+        unsigned __int128 one = 1;
+        unsigned __int128 integer = k < 128 ? mantissa >> k : 0;
+        unsigned __int128 fraction = k < 128 ? mantissa & ((one << k) - 1) : mantissa;
+        big_from_u128(&big, integer);
         n = big_digits(&big, dec->d);
         point = n;
         /* fraction / 2^k = fraction × 5^k / 10^k: k digits after the point. */
-        big_from_u64(&big, fraction);
+        big_from_u128(&big, fraction);
         int left = k;
         while (left >= 13) {
             big_mul_small(&big, 1220703125u); /* 5^13 */
@@ -442,12 +438,85 @@ static size_t body_hex(uint64_t bits, int precision, int alt, int upper, char *t
     return len;
 }
 
-/* Formats a double given as its bits. The body buffer holds the longest %f (309 integer digits)
- * plus a precision the caller caps; precision beyond the cap is emitted as zeros separately. */
-static void format_double(struct rivet_out *out, const struct spec *spec, uint64_t bits)
+/* A floating-point value to format: sign, class and exact binary value. */
+struct number {
+    int negative;
+    /* 0 finite, 1 infinity, 2 NaN. */
+    int special;
+    /* The finite value is mantissa × 2^exponent. */
+    unsigned __int128 mantissa;
+    int exponent;
+    /* The value as a double, sign cleared: what %a prints. */
+    uint64_t bits;
+};
+
+static uint64_t double_bits(double value)
 {
-    int negative = (int)(bits >> 63);
-    bits &= ~(UINT64_C(1) << 63);
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return bits;
+}
+
+static struct number number_from_double(double value)
+{
+    uint64_t bits = double_bits(value);
+    struct number number;
+    number.negative = (int)(bits >> 63);
+    number.bits = bits & ~(UINT64_C(1) << 63);
+    int biased = (int)((bits >> 52) & 0x7ff);
+    uint64_t fraction = bits & ((UINT64_C(1) << 52) - 1);
+    number.special = biased == 0x7ff ? (fraction != 0 ? 2 : 1) : 0;
+    number.mantissa = biased == 0 ? fraction : fraction | UINT64_C(1) << 52;
+    number.exponent = biased == 0 ? -1074 : biased - 1075;
+    return number;
+}
+
+/* A long double, exactly when its format is known (x86_64's 80-bit extended, IEEE binary128)
+ * and its binary exponent fits the digit buffers; otherwise through double (a known weak spot
+ * for values beyond double's range). The format is chosen by LDBL_MANT_DIG, not by naming an
+ * architecture. */
+static struct number number_from_long_double(long double value)
+{
+    struct number number = number_from_double((double)value);
+#if LDBL_MANT_DIG == 64 || LDBL_MANT_DIG == 113
+    unsigned char bytes[sizeof(long double)];
+    memcpy(bytes, &value, sizeof value);
+    unsigned __int128 mantissa = 0;
+    int biased;
+    int negative;
+#if LDBL_MANT_DIG == 64
+    for (int i = 7; i >= 0; i--)
+        mantissa = mantissa << 8 | bytes[i];
+    biased = (bytes[9] & 0x7f) << 8 | bytes[8];
+    negative = bytes[9] >> 7;
+    int special = biased == 0x7fff ? ((uint64_t)(mantissa << 1) != 0 ? 2 : 1) : 0;
+    int exponent = (biased == 0 ? 1 : biased) - 16383 - 63;
+#else
+    for (int i = 13; i >= 0; i--)
+        mantissa = mantissa << 8 | bytes[i];
+    biased = (bytes[15] & 0x7f) << 8 | bytes[14];
+    negative = bytes[15] >> 7;
+    int special = biased == 0x7fff ? (mantissa != 0 ? 2 : 1) : 0;
+    if (biased != 0)
+        mantissa |= (unsigned __int128)1 << 112;
+    int exponent = (biased == 0 ? 1 : biased) - 16383 - 112;
+#endif
+    if (special != 0 || mantissa == 0 || (exponent >= -1300 && exponent <= 1100)) {
+        number.negative = negative;
+        number.special = special;
+        number.mantissa = mantissa;
+        number.exponent = exponent;
+    }
+#endif
+    return number;
+}
+
+/* Formats a floating-point value. The body buffer holds the longest %f the digit buffers allow
+ * plus a precision the caller caps; precision beyond the cap is emitted as zeros separately. */
+static void format_double(struct rivet_out *out, const struct spec *spec, const struct number *number)
+{
+    int negative = number->negative;
+    uint64_t bits = number->bits;
     int upper = spec->conv == 'F' || spec->conv == 'E' || spec->conv == 'G' || spec->conv == 'A';
     char prefix[3];
     size_t prefix_len = 0;
@@ -458,9 +527,8 @@ static void format_double(struct rivet_out *out, const struct spec *spec, uint64
     else if (spec->space)
         prefix[prefix_len++] = ' ';
 
-    if ((bits >> 52) == 0x7ff) {
-        const char *word = (bits & ((UINT64_C(1) << 52) - 1)) != 0 ? (upper ? "NAN" : "nan")
-                                                                      : (upper ? "INF" : "inf");
+    if (number->special != 0) {
+        const char *word = number->special == 2 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
         out_padded(out, spec, prefix, prefix_len, word, 3, 0, 0);
         return;
     }
@@ -510,7 +578,7 @@ static void format_double(struct rivet_out *out, const struct spec *spec, uint64
     if (precision < 0)
         precision = 6;
     struct decimal dec;
-    decimal_from_bits(&dec, bits);
+    decimal_from_parts(&dec, number->mantissa, number->exponent);
     int shown = precision > CAP ? CAP : precision;
     switch (spec->conv) {
     case 'f':
@@ -664,13 +732,6 @@ static int parse_number(const char **cursor)
         (*cursor)++;
     }
     return value;
-}
-
-static uint64_t double_bits(double value)
-{
-    uint64_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    return bits;
 }
 
 /* ---- positional arguments (%n$, *m$) ------------------------------------------------------- */
@@ -983,12 +1044,12 @@ int rivet_format(struct rivet_out *out, const char *fmt, va_list caller_ap)
             break;
         }
         case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A': {
-            double value;
+            struct number number;
             if (length == LEN_BIG_L)
-                value = (double)ARG(long double, ld);
+                number = number_from_long_double(ARG(long double, ld));
             else
-                value = ARG(double, d);
-            format_double(out, &spec, double_bits(value));
+                number = number_from_double(ARG(double, d));
+            format_double(out, &spec, &number);
             break;
         }
         case 'c': {

@@ -462,3 +462,71 @@ fn wide_conversions_match_glibc() {
         }
     }
 }
+
+extern "C" {
+    fn __rivet_test_format_long_double(
+        buf: *mut c_char,
+        cap: usize,
+        fmt: *const c_char,
+        bytes: *const u8,
+        ours: c_int,
+    ) -> c_int;
+}
+
+/// An x87 extended value's 16 bytes: 64-bit mantissa (explicit integer bit), sign and exponent.
+fn extended(rng: &mut Rng) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    let mantissa = rng.next_u64() | if rng.one_in(8) { 0 } else { 1 << 63 };
+    let exponent: u16 = match rng.below(4) {
+        0 => 16383 + rng.below(64) as u16 - 32,
+        1 => 16383 + rng.below(2000) as u16 - 1000,
+        2 => rng.below(40) as u16, // denormal and tiny: outside the exact range
+        _ => 16383 + rng.below(200) as u16 - 100,
+    };
+    bytes[..8].copy_from_slice(&mantissa.to_le_bytes());
+    let sign = if rng.one_in(2) { 0x8000 } else { 0 };
+    bytes[8..10].copy_from_slice(&(exponent | sign).to_le_bytes());
+    bytes
+}
+
+#[test]
+fn long_doubles_match_glibc_in_the_exact_range() {
+    let mut rng = Rng::new(5);
+    for _ in 0..30_000 {
+        let bytes = extended(&mut rng);
+        let biased = i32::from(u16::from_le_bytes([bytes[8], bytes[9]]) & 0x7fff);
+        if biased == 0 || biased - 16383 - 63 < -1300 || biased - 16383 - 63 > 1100 {
+            continue; // outside the exact range (documented)
+        }
+        if bytes[7] & 0x80 == 0 {
+            continue; // unnormal encodings: not produced by arithmetic
+        }
+        for fmt in [c"%Lf", c"%.30Le", c"%Lg", c"%.25Lg", c"%#.0Lf", c"%.60Lf", c"%-30.10LE|"] {
+            let (mut a, mut b) = ([0u8; 1600], [0u8; 1600]);
+            // SAFETY: 1600-byte buffers; the helper reads 16 bytes.
+            let (ra, rb) = unsafe {
+                (
+                    __rivet_test_format_long_double(
+                        a.as_mut_ptr().cast(),
+                        1600,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        0,
+                    ),
+                    __rivet_test_format_long_double(
+                        b.as_mut_ptr().cast(),
+                        1600,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        1,
+                    ),
+                )
+            };
+            assert_eq!(
+                (rb, String::from_utf8_lossy(&b)),
+                (ra, String::from_utf8_lossy(&a)),
+                "{fmt:?} {bytes:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/* Host-test support: what the Rust tests cannot express themselves. Empty on the bare targets.
+ *
+ * Rust has no x87 `long double`, so the printf tests hand a long double's bytes to this
+ * function, which passes the value to the shim's engine or to the host glibc's snprintf. */
+#ifndef RIVET_LIBC_EXPORT
+#include <stdio.h>
+#include <string.h>
+
+#include "format.h"
+
+int __rivet_test_format_long_double(char *buf, size_t cap, const char *fmt,
+                                    const unsigned char *bytes, int ours)
+{
+    long double value;
+    memcpy(&value, bytes, sizeof value);
+    return ours ? __rivet_snprintf(buf, cap, fmt, value) : snprintf(buf, cap, fmt, value);
+}
+#endif
