@@ -10,3 +10,4 @@ mod scanf;
 mod stdlib;
 mod string;
 mod time;
+mod wide;
