@@ -601,11 +601,13 @@ pub unsafe extern "C" fn wcsftime(
             tm,
         )
     };
-    if len == 0 && size > 0 {
-        if size > 0 && !buffer.is_null() {
-            // SAFETY: obligation 1.
-            unsafe { *buffer = 0 };
-        }
+    if size == 0 || buffer.is_null() {
+        return 0;
+    }
+    if len == 0 {
+        // Empty or did not fit: either way 0, with an empty string.
+        // SAFETY: obligation 1: `size` > 0.
+        unsafe { *buffer = 0 };
         return 0;
     }
     for (i, &b) in narrow[..=len].iter().enumerate() {

@@ -134,3 +134,34 @@ fn strftime_matches_glibc() {
         }
     }
 }
+
+extern "C" {
+    #[link_name = "wcsftime"]
+    fn host_wcsftime(b: *mut u32, n: usize, f: *const u32, tm: *const Tm) -> usize;
+}
+
+#[test]
+fn wcsftime_matches_glibc() {
+    let mut rng = Rng::new(42);
+    for _ in 0..5_000 {
+        let t = random_time(&mut rng) % 400_000_000_000;
+        let mut tm = empty_tm();
+        // SAFETY: valid pointers.
+        unsafe { host::gmtime_r(&t, &mut tm) };
+        let format = *rng.pick(&["%c", "%A %d %B %Y", "%H:%M:%S %p", "", "%x|%X|%Z", "%j%U%W%V"]);
+        let wide: Vec<u32> = format.chars().map(|c| c as u32).chain([0]).collect();
+        let size = rng.below(40) as usize;
+        let (mut a, mut b) = ([7u32; 48], [7u32; 48]);
+        // SAFETY: 48-unit buffers, `size` < 40.
+        let (ra, rb) = unsafe {
+            (
+                time::wcsftime(a.as_mut_ptr(), size, wide.as_ptr(), &tm),
+                host_wcsftime(b.as_mut_ptr(), size, wide.as_ptr(), &tm),
+            )
+        };
+        assert_eq!(ra, rb, "{format:?} size {size}");
+        if ra > 0 {
+            assert_eq!(a[..=ra], b[..=rb], "{format:?}");
+        }
+    }
+}
