@@ -10,6 +10,7 @@
 
 #ifdef RIVET_LIBC_EXPORT
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -23,13 +24,27 @@ uint32_t __rivet_strtof_bits(const char *text, char **end);
 
 double strtod(const char *text, char **end) { return from64(__rivet_strtod_bits(text, end)); }
 float strtof(const char *text, char **end) { return from32(__rivet_strtof_bits(text, end)); }
-long double strtold(const char *text, char **end) { return strtod(text, end); }
+/* long double: parsed exactly by the Rust half into the format's bytes (x87 extended or
+ * binary128, chosen by LDBL_MANT_DIG); a double-sized long double is a double. */
+void __rivet_strtold_bytes(const char *text, char **end, int quad, unsigned char *result);
+long double strtold(const char *text, char **end)
+{
+#if LDBL_MANT_DIG == 64 || LDBL_MANT_DIG == 113
+    unsigned char bytes[16];
+    __rivet_strtold_bytes(text, end, LDBL_MANT_DIG == 113, bytes);
+    long double value;
+    memcpy(&value, bytes, sizeof value);
+    return value;
+#else
+    return strtod(text, end);
+#endif
+}
 double __strtod_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
 float __strtof_l(const char *text, char **end, locale_t l) { (void)l; return strtof(text, end); }
-long double __strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
+long double __strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtold(text, end); }
 double strtod_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
 float strtof_l(const char *text, char **end, locale_t l) { (void)l; return strtof(text, end); }
-long double strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtod(text, end); }
+long double strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtold(text, end); }
 double atof(const char *text) { return strtod(text, NULL); }
 
 /* Results pass through fix_nan. NaN results: Rust's soft-float arithmetic

@@ -166,7 +166,13 @@ float wcstof(const wchar_t *text, wchar_t **end)
 
 long double wcstold(const wchar_t *text, wchar_t **end)
 {
-    return wcstod(text, end);
+    char narrow[NARROW_CAP];
+    narrow_copy(text, narrow, sizeof narrow);
+    char *narrow_end;
+    long double value = strtold(narrow, &narrow_end);
+    if (end != NULL)
+        *end = (wchar_t *)text + (narrow_end - narrow);
+    return value;
 }
 
 int vswprintf(wchar_t *buf, size_t cap, const wchar_t *fmt, va_list ap)

@@ -5,4 +5,5 @@
 pub mod arithmetic;
 pub mod float_parse;
 pub mod integer_parse;
+pub mod long_double_parse;
 pub mod sort;

@@ -292,3 +292,42 @@ fn math_is_close_to_glibc() {
         }
     }
 }
+
+extern "C" {
+    fn __rivet_test_host_strtold(text: *const c_char, end: *mut *mut c_char, bytes: *mut u8);
+}
+
+#[test]
+fn strtold_matches_glibc_on_x87() {
+    use crate::stdlib::long_double_parse::__rivet_strtold_bytes;
+    let mut rng = Rng::new(24);
+    for i in 0..100_000 {
+        let text = if i % 7 == 0 {
+            // Long and tiny/huge decimal strings.
+            let digits: String =
+                (0..rng.below(60) + 1).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+            format!("{}.{}e{}", &digits[..1], &digits[1..], rng.below(10_000) as i64 - 5_000)
+        } else {
+            float_text(&mut rng)
+        };
+        let text = CString::new(text).unwrap();
+        let (mut a, mut b): (*mut c_char, *mut c_char) =
+            (core::ptr::null_mut(), core::ptr::null_mut());
+        let (mut x, mut y) = ([0u8; 16], [0u8; 16]);
+        // SAFETY: terminated text, writable ends, 16-byte results.
+        unsafe {
+            clear_errno();
+            __rivet_strtold_bytes(text.as_ptr(), &mut a, 0, x.as_mut_ptr());
+            let our_errno = errno();
+            clear_errno();
+            __rivet_test_host_strtold(text.as_ptr(), &mut b, y.as_mut_ptr());
+            let nan = y[9] & 0x7f == 0x7f && y[8] == 0xff && y[..8] != [0, 0, 0, 0, 0, 0, 0, 0x80];
+            if nan {
+                // NaN payloads: glibc keeps the "(chars)" payload, the shim does not.
+                assert_eq!((x[9], x[8], a), (y[9], y[8], b), "strtold {text:?}");
+                continue;
+            }
+            assert_eq!((&x[..10], a, our_errno), (&y[..10], b, errno()), "strtold {text:?}");
+        }
+    }
+}
