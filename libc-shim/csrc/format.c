@@ -10,8 +10,9 @@
  *
  * `long double` (x86_64's 80-bit extended, aarch64's binary128) is converted exactly for the
  * decimal conversions when its binary exponent is within -1300..1100 (about 1e-391..1e+331);
- * outside that range, and for `%La`, it goes through double — a known weak spot. The `'` and
- * `I` flags are accepted and ignored, as in the "C" locale. */
+ * outside that range it goes through double — a known weak spot. `%La` is exact in both formats
+ * (x87 values lead with their top four bits, as glibc prints them). The `'` and `I` flags are
+ * accepted and ignored, as in the "C" locale. */
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -382,48 +383,56 @@ static size_t strip_fraction_zeros(char *body, size_t len)
     return len;
 }
 
-static size_t body_hex(uint64_t bits, int precision, int alt, int upper, char *to)
+/* A value in %a's terms: lead digit, fraction nibbles and binary exponent. Doubles and
+ * binary128 lead with 1 (0 when subnormal); x87 extended leads with the top four bits of its
+ * 64-bit significand ("0x8p-3" for 1.0), as glibc prints them. */
+struct hex_form {
+    unsigned lead;
+    unsigned __int128 fraction; /* `nibbles` hex digits */
+    int nibbles;
+    int exponent;
+    /* x87: a carry out of the lead digit renormalises to 0x1…p(e+4) as glibc does. */
+    int renormalise;
+};
+
+static size_t body_hex(const struct hex_form *form, int precision, int alt, int upper, char *to)
 {
     const char *alphabet = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    int biased = (int)((bits >> 52) & 0x7ff);
-    uint64_t fraction = bits & ((UINT64_C(1) << 52) - 1);
-    unsigned lead;
-    int exponent;
-    if (biased == 0) {
-        lead = 0;
-        exponent = fraction == 0 ? 0 : -1022;
-    } else {
-        lead = 1;
-        exponent = biased - 1023;
-    }
-    int digits = 13;
-    if (precision >= 0 && precision < 13) {
-        int drop = 4 * (13 - precision);
-        uint64_t kept = fraction >> drop;
-        uint64_t rest = fraction & ((UINT64_C(1) << drop) - 1);
-        uint64_t half = UINT64_C(1) << (drop - 1);
+    unsigned lead = form->lead;
+    unsigned __int128 fraction = form->fraction;
+    int nibbles = form->nibbles;
+    int exponent = form->exponent;
+    unsigned __int128 one = 1;
+    int digits = nibbles;
+    if (precision >= 0 && precision < nibbles) {
+        int drop = 4 * (nibbles - precision);
+        unsigned __int128 kept = fraction >> drop;
+        unsigned __int128 rest = fraction & ((one << drop) - 1);
+        unsigned __int128 half = one << (drop - 1);
         /* Ties go to even; with no fraction digits the parity is the leading digit's. */
-        uint64_t parity = precision == 0 ? lead : kept;
+        unsigned parity = precision == 0 ? lead : (unsigned)(kept & 1);
         if (rest > half || (rest == half && (parity & 1)))
             kept++;
         if (precision == 0 ? kept != 0 : (kept >> (4 * precision)) != 0) {
             lead += 1;
-            kept &= precision == 0 ? 0 : ((UINT64_C(1) << (4 * precision)) - 1);
+            kept &= precision == 0 ? 0 : ((one << (4 * precision)) - 1);
+        }
+        if (form->renormalise && lead == 16) {
+            lead = 1;
+            exponent += 4;
         }
         fraction = kept << drop;
         digits = precision;
     } else if (precision < 0) {
-        while (digits > 0 && ((fraction >> (4 * (13 - digits))) & 0xf) == 0)
+        while (digits > 0 && ((fraction >> (4 * (nibbles - digits))) & 0xf) == 0)
             digits--;
     }
     size_t len = 0;
-    to[len++] = (char)('0' + lead);
+    to[len++] = alphabet[lead & 0xf];
     if (digits > 0 || alt || precision > 0)
         to[len++] = '.';
     for (int i = 0; i < digits; i++)
-        to[len++] = alphabet[(fraction >> (4 * (12 - i))) & 0xf];
-    for (int i = 13; i < precision; i++)
-        to[len++] = '0';
+        to[len++] = alphabet[(unsigned)(fraction >> (4 * (nibbles - 1 - i))) & 0xf];
     to[len++] = upper ? 'P' : 'p';
     to[len++] = exponent < 0 ? '-' : '+';
     unsigned magnitude = (unsigned)(exponent < 0 ? -exponent : exponent);
@@ -446,8 +455,11 @@ struct number {
     /* The finite value is mantissa × 2^exponent. */
     unsigned __int128 mantissa;
     int exponent;
-    /* The value as a double, sign cleared: what %a prints. */
-    uint64_t bits;
+    /* What %a prints, with its own sign and class (a long double beyond the decimal path's
+     * range is decimal-formatted through double but hex-formatted exactly). */
+    struct hex_form hex;
+    int hex_negative;
+    int hex_special;
 };
 
 static uint64_t double_bits(double value)
@@ -462,12 +474,18 @@ static struct number number_from_double(double value)
     uint64_t bits = double_bits(value);
     struct number number;
     number.negative = (int)(bits >> 63);
-    number.bits = bits & ~(UINT64_C(1) << 63);
     int biased = (int)((bits >> 52) & 0x7ff);
     uint64_t fraction = bits & ((UINT64_C(1) << 52) - 1);
     number.special = biased == 0x7ff ? (fraction != 0 ? 2 : 1) : 0;
     number.mantissa = biased == 0 ? fraction : fraction | UINT64_C(1) << 52;
     number.exponent = biased == 0 ? -1074 : biased - 1075;
+    number.hex.lead = biased != 0;
+    number.hex.fraction = fraction;
+    number.hex.nibbles = 13;
+    number.hex.exponent = biased == 0 ? (fraction == 0 ? 0 : -1022) : biased - 1023;
+    number.hex.renormalise = 0;
+    number.hex_negative = number.negative;
+    number.hex_special = number.special;
     return number;
 }
 
@@ -507,6 +525,22 @@ static struct number number_from_long_double(long double value)
         number.mantissa = mantissa;
         number.exponent = exponent;
     }
+    /* %a is exact at any exponent. */
+    number.hex_negative = negative;
+    number.hex_special = special;
+#if LDBL_MANT_DIG == 64
+    number.hex.lead = (unsigned)(mantissa >> 60) & 0xf;
+    number.hex.fraction = mantissa & ((UINT64_C(1) << 60) - 1);
+    number.hex.nibbles = 15;
+    number.hex.exponent = mantissa == 0 ? 0 : (biased == 0 ? 1 : biased) - 16383 - 3;
+    number.hex.renormalise = 1;
+#else
+    number.hex.lead = biased != 0;
+    number.hex.fraction = mantissa & (((unsigned __int128)1 << 112) - 1);
+    number.hex.nibbles = 28;
+    number.hex.exponent = mantissa == 0 ? 0 : (biased == 0 ? 1 : biased) - 16383;
+    number.hex.renormalise = 0;
+#endif
 #endif
     return number;
 }
@@ -515,8 +549,9 @@ static struct number number_from_long_double(long double value)
  * plus a precision the caller caps; precision beyond the cap is emitted as zeros separately. */
 static void format_double(struct rivet_out *out, const struct spec *spec, const struct number *number)
 {
-    int negative = number->negative;
-    uint64_t bits = number->bits;
+    int hex = spec->conv == 'a' || spec->conv == 'A';
+    int negative = hex ? number->hex_negative : number->negative;
+    int special = hex ? number->hex_special : number->special;
     int upper = spec->conv == 'F' || spec->conv == 'E' || spec->conv == 'G' || spec->conv == 'A';
     char prefix[3];
     size_t prefix_len = 0;
@@ -527,8 +562,8 @@ static void format_double(struct rivet_out *out, const struct spec *spec, const 
     else if (spec->space)
         prefix[prefix_len++] = ' ';
 
-    if (number->special != 0) {
-        const char *word = number->special == 2 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
+    if (special != 0) {
+        const char *word = special == 2 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
         out_padded(out, spec, prefix, prefix_len, word, 3, 0, 0);
         return;
     }
@@ -544,15 +579,16 @@ static void format_double(struct rivet_out *out, const struct spec *spec, const 
     if (spec->conv == 'a' || spec->conv == 'A') {
         prefix[prefix_len++] = '0';
         prefix[prefix_len++] = upper ? 'X' : 'x';
-        int shown = precision > 13 ? 13 : precision;
-        len = body_hex(bits, shown, spec->alt || precision > 0, upper, body);
-        if (precision > 13) {
+        int nibbles = number->hex.nibbles;
+        int shown = precision > nibbles ? nibbles : precision;
+        len = body_hex(&number->hex, shown, spec->alt || precision > 0, upper, body);
+        if (precision > nibbles) {
             /* Insert the extra zeros before the exponent: split the body at 'p'. */
             size_t p = 0;
             while (body[p] != 'p' && body[p] != 'P')
                 p++;
-            size_t total = len + (size_t)(precision - 13);
-            size_t zeros = (size_t)(precision - 13);
+            size_t total = len + (size_t)(precision - nibbles);
+            size_t zeros = (size_t)(precision - nibbles);
             char tail[16];
             size_t tail_len = len - p;
             memcpy(tail, body + p, tail_len);

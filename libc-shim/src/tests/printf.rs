@@ -501,7 +501,18 @@ fn long_doubles_match_glibc_in_the_exact_range() {
         if bytes[7] & 0x80 == 0 {
             continue; // unnormal encodings: not produced by arithmetic
         }
-        for fmt in [c"%Lf", c"%.30Le", c"%Lg", c"%.25Lg", c"%#.0Lf", c"%.60Lf", c"%-30.10LE|"] {
+        for fmt in [
+            c"%Lf",
+            c"%.30Le",
+            c"%Lg",
+            c"%.25Lg",
+            c"%#.0Lf",
+            c"%.60Lf",
+            c"%-30.10LE|",
+            c"%La",
+            c"%.3La",
+            c"%.0LA",
+        ] {
             let (mut a, mut b) = ([0u8; 1600], [0u8; 1600]);
             // SAFETY: 1600-byte buffers; the helper reads 16 bytes.
             let (ra, rb) = unsafe {
@@ -516,6 +527,50 @@ fn long_doubles_match_glibc_in_the_exact_range() {
                     __rivet_test_format_long_double(
                         b.as_mut_ptr().cast(),
                         1600,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        1,
+                    ),
+                )
+            };
+            assert_eq!(
+                (rb, String::from_utf8_lossy(&b)),
+                (ra, String::from_utf8_lossy(&a)),
+                "{fmt:?} {bytes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn long_double_hex_matches_glibc_everywhere() {
+    let mut rng = Rng::new(6);
+    for _ in 0..30_000 {
+        let mut bytes = extended(&mut rng);
+        if rng.one_in(3) {
+            let exponent = rng.below(0x7ffe) as u16 + 1;
+            let sign = (u16::from(bytes[9]) & 0x80) << 8;
+            bytes[8..10].copy_from_slice(&(exponent | sign).to_le_bytes());
+        }
+        let biased = u16::from_le_bytes([bytes[8], bytes[9]]) & 0x7fff;
+        if bytes[7] & 0x80 == 0 && biased != 0 {
+            continue; // unnormals
+        }
+        for fmt in [c"%La", c"%.3La", c"%.0La", c"%#.1LA", c"%20.14La|", c"%.20La"] {
+            let (mut a, mut b) = ([0u8; 128], [0u8; 128]);
+            // SAFETY: 128-byte buffers; the helper reads 16 bytes.
+            let (ra, rb) = unsafe {
+                (
+                    __rivet_test_format_long_double(
+                        a.as_mut_ptr().cast(),
+                        128,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        0,
+                    ),
+                    __rivet_test_format_long_double(
+                        b.as_mut_ptr().cast(),
+                        128,
                         fmt.as_ptr(),
                         bytes.as_ptr(),
                         1,
