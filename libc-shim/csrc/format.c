@@ -130,7 +130,7 @@ static void format_integer(struct rivet_out *out, const struct spec *spec, uintm
     if (spec->conv == 'o' && spec->alt && zeros == 0 && (len == 0 || digits[start] != '0'))
         zeros = 1;
 
-    char prefix[2];
+    char prefix[3]; /* sign and "0x" (glibc signs %p) */
     size_t prefix_len = 0;
     /* glibc signs %p too (but not "(nil)", handled by the caller). */
     if (spec->conv == 'd' || spec->conv == 'i' || spec->conv == 'p') {
