@@ -1,8 +1,10 @@
-//! qsort and bsearch: heapsort over an index abstraction, so the algorithm is safe code and only
-//! the adaptor to C's untyped arrays touches raw pointers.
+//! qsort and bsearch: sorting algorithms over an index abstraction, so the algorithms are safe
+//! code and only the adaptor to C's untyped arrays touches raw pointers.
 //!
-//! Heapsort: O(n log n) in the worst case, no recursion, no allocation. Not stable (C does not
-//! ask `qsort` to be; glibc's happens to be when it can allocate).
+//! `qsort` is a stable merge sort with a buffer of half the array from `malloc`, as glibc's is
+//! whenever it can allocate: a stable sort's output is unique, so elements that compare equal
+//! come out in glibc's order too. Without memory it falls back to heapsort (O(n log n), in
+//! place, not stable).
 
 use core::cmp::Ordering;
 use core::ffi::{c_int, c_void};
@@ -19,6 +21,63 @@ pub trait Items {
     fn compare(&mut self, a: usize, b: usize) -> Ordering;
     /// Swaps items `a` and `b`.
     fn swap(&mut self, a: usize, b: usize);
+}
+
+/// Items that can also be parked in a buffer of slots, for merging.
+pub trait Buffered: Items {
+    /// Copies item `item` into buffer slot `slot`.
+    fn save(&mut self, item: usize, slot: usize);
+    /// Copies buffer slot `slot` into item `item`.
+    fn restore(&mut self, slot: usize, item: usize);
+    /// Copies item `from` over item `to`.
+    fn move_item(&mut self, from: usize, to: usize);
+    /// Compares buffer slot `slot` (first argument) with item `item`.
+    fn compare_saved(&mut self, slot: usize, item: usize) -> Ordering;
+}
+
+/// Sorts `items[low..high]` stably: halves sorted recursively, the left half parked in the
+/// buffer (slots 0..) and merged back, taking the left element on ties.
+pub fn merge_sort(items: &mut impl Buffered, low: usize, high: usize) {
+    if high - low <= 1 {
+        return;
+    }
+    if high - low <= 8 {
+        // Insertion sort is stable: swap only past strictly greater neighbours.
+        for i in low + 1..high {
+            let mut j = i;
+            while j > low && items.compare(j - 1, j) == Ordering::Greater {
+                items.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let middle = low + (high - low) / 2;
+    merge_sort(items, low, middle);
+    merge_sort(items, middle, high);
+    if items.compare(middle - 1, middle) != Ordering::Greater {
+        return; // already in order
+    }
+    let left = middle - low;
+    for slot in 0..left {
+        items.save(low + slot, slot);
+    }
+    let (mut slot, mut right, mut to) = (0, middle, low);
+    while slot < left && right < high {
+        if items.compare_saved(slot, right) != Ordering::Greater {
+            items.restore(slot, to);
+            slot += 1;
+        } else {
+            items.move_item(right, to);
+            right += 1;
+        }
+        to += 1;
+    }
+    while slot < left {
+        items.restore(slot, to);
+        slot += 1;
+        to += 1;
+    }
 }
 
 /// Restores the max-heap property below `root` within the first `end` items.
@@ -39,7 +98,8 @@ fn sift_down(items: &mut impl Items, mut root: usize, end: usize) {
     }
 }
 
-/// Sorts `items` ascending; insertion sort for short runs, heapsort otherwise.
+/// Sorts `items` ascending in place (not stably); insertion sort for short runs, heapsort
+/// otherwise.
 pub fn sort(items: &mut impl Items) {
     let len = items.len();
     if len <= 12 {
@@ -74,11 +134,83 @@ struct CArray {
     size: usize,
     compare: Comparator,
     compare_with_context: Option<(ComparatorWithContext, *mut c_void)>,
+    /// Room for `count / 2 + 1` elements from `malloc`, or NULL.
+    buffer: *mut u8,
 }
 
 impl CArray {
     fn element(&self, index: usize) -> *mut u8 {
         self.base.wrapping_add(index * self.size)
+    }
+
+    fn slot(&self, slot: usize) -> *mut u8 {
+        self.buffer.wrapping_add(slot * self.size)
+    }
+
+    fn call(&self, a: *const u8, b: *const u8) -> Ordering {
+        let (a, b) = (a.cast::<c_void>(), b.cast::<c_void>());
+        // SAFETY: `qsort`'s caller guarantees the comparator (its obligation 1); both pointers
+        // are elements of the array or copies of them in the buffer.
+        let result = unsafe {
+            match self.compare_with_context {
+                Some((compare, context)) => compare(a, b, context),
+                None => (self.compare)(a, b),
+            }
+        };
+        result.cmp(&0)
+    }
+
+    /// Sorts: stably through the buffer when there is one, else by heapsort; frees the buffer.
+    fn sort(mut self) {
+        if self.buffer.is_null() {
+            sort(&mut self);
+        } else {
+            let count = self.count;
+            merge_sort(&mut self, 0, count);
+            // SAFETY: the buffer came from `malloc` in `with_buffer` and is no longer used.
+            unsafe { free(self.buffer.cast()) };
+        }
+    }
+
+    /// Attaches a buffer of half the array (plus one) from `malloc`, when it can be had.
+    fn with_buffer(mut self) -> CArray {
+        let bytes = (self.count / 2 + 1).checked_mul(self.size);
+        if let Some(bytes) = bytes {
+            // SAFETY: malloc has no preconditions; NULL is handled (heapsort).
+            self.buffer = unsafe { malloc(bytes) }.cast();
+        }
+        self
+    }
+}
+
+extern "C" {
+    fn malloc(size: usize) -> *mut c_void;
+    fn free(pointer: *mut c_void);
+}
+
+impl Buffered for CArray {
+    fn save(&mut self, item: usize, slot: usize) {
+        // SAFETY: `item` < count and `slot` <= count / 2 (merge_sort parks at most half): both
+        // ranges are `size` bytes inside their distinct allocations.
+        unsafe { core::ptr::copy_nonoverlapping(self.element(item), self.slot(slot), self.size) };
+    }
+
+    fn restore(&mut self, slot: usize, item: usize) {
+        // SAFETY: as in `save`.
+        unsafe { core::ptr::copy_nonoverlapping(self.slot(slot), self.element(item), self.size) };
+    }
+
+    fn move_item(&mut self, from: usize, to: usize) {
+        if from != to {
+            // SAFETY: two distinct elements of the caller's writable array.
+            unsafe {
+                core::ptr::copy_nonoverlapping(self.element(from), self.element(to), self.size)
+            };
+        }
+    }
+
+    fn compare_saved(&mut self, slot: usize, item: usize) -> Ordering {
+        self.call(self.slot(slot), self.element(item))
     }
 }
 
@@ -88,16 +220,7 @@ impl Items for CArray {
     }
 
     fn compare(&mut self, a: usize, b: usize) -> Ordering {
-        let (a, b) = (self.element(a).cast_const().cast(), self.element(b).cast_const().cast());
-        // SAFETY: `qsort`'s caller guarantees the array and the comparator (its obligation 1);
-        // both indices are below `count`.
-        let result = unsafe {
-            match self.compare_with_context {
-                Some((compare, context)) => compare(a, b, context),
-                None => (self.compare)(a, b),
-            }
-        };
-        result.cmp(&0)
+        self.call(self.element(a), self.element(b))
     }
 
     fn swap(&mut self, a: usize, b: usize) {
@@ -131,7 +254,16 @@ pub unsafe extern "C" fn qsort(
     }
     let compare = compare.expect("qsort: NULL comparison function");
     assert!(!base.is_null(), "qsort: NULL array");
-    sort(&mut CArray { base: base.cast(), count, size, compare, compare_with_context: None });
+    CArray {
+        base: base.cast(),
+        count,
+        size,
+        compare,
+        compare_with_context: None,
+        buffer: core::ptr::null_mut(),
+    }
+    .with_buffer()
+    .sort();
 }
 
 /// GNU `qsort_r`: `qsort` whose comparator also receives `context`.
@@ -151,13 +283,16 @@ pub unsafe extern "C" fn qsort_r(
     }
     let compare = compare.expect("qsort_r: NULL comparison function");
     assert!(!base.is_null(), "qsort_r: NULL array");
-    sort(&mut CArray {
+    CArray {
         base: base.cast(),
         count,
         size,
         compare: unused_comparator,
         compare_with_context: Some((compare, context)),
-    });
+        buffer: core::ptr::null_mut(),
+    }
+    .with_buffer()
+    .sort();
 }
 
 /// C `bsearch`: an element equal to `key` in the sorted array, or NULL.

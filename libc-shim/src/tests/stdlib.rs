@@ -175,6 +175,12 @@ unsafe extern "C" fn compare_u32(a: *const c_void, b: *const c_void) -> c_int {
     a.cmp(&b) as c_int
 }
 
+unsafe extern "C" fn compare_first_byte(a: *const c_void, b: *const c_void) -> c_int {
+    // SAFETY: qsort passes pointers to records of at least one byte.
+    let (a, b) = unsafe { (*a.cast::<u8>(), *b.cast::<u8>()) };
+    c_int::from(a) - c_int::from(b)
+}
+
 unsafe extern "C" fn compare_records(a: *const c_void, b: *const c_void) -> c_int {
     // SAFETY: qsort passes pointers to 7-byte records.
     let (a, b) = unsafe {
@@ -228,6 +234,16 @@ fn qsort_matches_glibc_and_bsearch_finds() {
             host::qsort(theirs.as_mut_ptr().cast(), len, 7, compare_records);
         }
         assert_eq!(ours, theirs);
+        // Ties: records compared by their first byte only keep glibc's (stable) order.
+        let bytes: Vec<u8> =
+            (0..len * 5).map(|_| rng.below(4) as u8 * 60 + rng.below(3) as u8).collect();
+        let (mut ours, mut theirs) = (bytes.clone(), bytes);
+        // SAFETY: `len` records of 5 bytes.
+        unsafe {
+            sort::qsort(ours.as_mut_ptr().cast(), len, 5, Some(compare_first_byte));
+            host::qsort(theirs.as_mut_ptr().cast(), len, 5, compare_first_byte);
+        }
+        assert_eq!(ours, theirs, "ties in {len} records");
     }
 }
 
@@ -329,5 +345,35 @@ fn strtold_matches_glibc_on_x87() {
             }
             assert_eq!((&x[..10], a, our_errno), (&y[..10], b, errno()), "strtold {text:?}");
         }
+    }
+}
+
+/// A Vec behind the sorting traits, to test the heapsort fallback directly.
+struct Values(Vec<u32>);
+
+impl sort::Items for Values {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn compare(&mut self, a: usize, b: usize) -> core::cmp::Ordering {
+        self.0[a].cmp(&self.0[b])
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.0.swap(a, b);
+    }
+}
+
+#[test]
+fn heapsort_fallback_sorts() {
+    let mut rng = Rng::new(25);
+    for _ in 0..2_000 {
+        let len = rng.below(200) as usize;
+        let mut values = Values((0..len).map(|_| rng.below(50) as u32).collect());
+        let mut expected = values.0.clone();
+        expected.sort_unstable();
+        sort::sort(&mut values);
+        assert_eq!(values.0, expected);
     }
 }
