@@ -403,6 +403,20 @@ pub const SCENARIOS: &[Scenario] = &[
         in_order: CXX_DEMO_LINES,
         anywhere: &[],
     },
+    // The same on two cores: std::thread workers and the condition-variable ping-pong run in
+    // parallel, each thread with its own TLS block.
+    Scenario {
+        name: "cxx-demo-smp2",
+        example: "cpp/cxx-demo",
+        params: &[],
+        args: &[],
+        smp: Some(2),
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: CXX_DEMO_LINES,
+        anywhere: &[],
+    },
     // An uncaught exception: terminate's message, then abort's exit code.
     Scenario {
         name: "cxx-uncaught",
