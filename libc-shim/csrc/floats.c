@@ -47,6 +47,11 @@ float strtof_l(const char *text, char **end, locale_t l) { (void)l; return strto
 long double strtold_l(const char *text, char **end, locale_t l) { (void)l; return strtold(text, end); }
 double atof(const char *text) { return strtod(text, NULL); }
 
+uint64_t __rivet_drand48_bits(void);
+uint64_t __rivet_erand48_bits(unsigned short xsubi[3]);
+double drand48(void) { return from64(__rivet_drand48_bits()); }
+double erand48(unsigned short xsubi[3]) { return from64(__rivet_erand48_bits(xsubi)); }
+
 /* Results pass through fix_nan. NaN results: Rust's soft-float arithmetic
  * (x86_64-unknown-none) makes positive NaNs, while glibc's come from the FPU: a NaN argument
  * propagates (x + x) and an invalid operation gives the CPU's default NaN (negative on x86_64).

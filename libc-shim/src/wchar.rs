@@ -774,3 +774,156 @@ pub extern "C" fn towlower_l(c: WInt, _locale: *mut LocaleObject) -> WInt {
 pub extern "C" fn towupper_l(c: WInt, _locale: *mut LocaleObject) -> WInt {
     towupper(c)
 }
+
+/// The prefix length of `s` whose units are (`inside`) or are not in `set`.
+fn wide_span(s: &[WChar], set: &[WChar], inside: bool) -> usize {
+    s.iter().position(|u| set.contains(u) != inside).unwrap_or(s.len())
+}
+
+/// C `wcsspn`.
+///
+/// # Safety
+/// 1. Both are wide strings.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcsspn(s: *const WChar, accept: *const WChar) -> usize {
+    // SAFETY: obligation 1.
+    unsafe { wide_span(cstr::wide(s, "wcsspn"), cstr::wide(accept, "wcsspn"), true) }
+}
+
+/// C `wcscspn`.
+///
+/// # Safety
+/// 1. Both are wide strings.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcscspn(s: *const WChar, reject: *const WChar) -> usize {
+    // SAFETY: obligation 1.
+    unsafe { wide_span(cstr::wide(s, "wcscspn"), cstr::wide(reject, "wcscspn"), false) }
+}
+
+/// C `wcspbrk`.
+///
+/// # Safety
+/// 1. Both are wide strings.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcspbrk(s: *const WChar, accept: *const WChar) -> *mut WChar {
+    // SAFETY: obligation 1.
+    let (text, set) = unsafe { (cstr::wide(s, "wcspbrk"), cstr::wide(accept, "wcspbrk")) };
+    let at = wide_span(text, set, false);
+    if at == text.len() {
+        ptr::null_mut()
+    } else {
+        s.wrapping_add(at).cast_mut()
+    }
+}
+
+/// C `wcsstr`.
+///
+/// # Safety
+/// 1. Both are wide strings.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcsstr(haystack: *const WChar, needle: *const WChar) -> *mut WChar {
+    // SAFETY: obligation 1.
+    let (hay, pin) = unsafe { (cstr::wide(haystack, "wcsstr"), cstr::wide(needle, "wcsstr")) };
+    if pin.is_empty() {
+        return haystack.cast_mut();
+    }
+    hay.windows(pin.len())
+        .position(|window| window == pin)
+        .map_or(ptr::null_mut(), |at| haystack.wrapping_add(at).cast_mut())
+}
+
+/// C `wcsncat`.
+///
+/// # Safety
+/// 1. `dst` is a wide string with room for the result; `src` readable up to its terminator or
+///    `n` units.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcsncat(dst: *mut WChar, src: *const WChar, n: usize) -> *mut WChar {
+    // SAFETY: obligation 1.
+    unsafe {
+        let end = dst.add(cstr::wide(dst, "wcsncat").len());
+        let len = cstr::wide_bounded(src, n, "wcsncat").len();
+        ptr::copy(src, end, len);
+        *end.add(len) = 0;
+    }
+    dst
+}
+
+/// C `wcstok`: the next token of `s` (or of `*save` when `s` is NULL).
+///
+/// # Safety
+/// 1. `s` (or `*save`) is a writable wide string, `delim` a wide string, `save` writable.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcstok(
+    s: *mut WChar,
+    delim: *const WChar,
+    save: *mut *mut WChar,
+) -> *mut WChar {
+    assert!(!save.is_null(), "wcstok: NULL save pointer");
+    // SAFETY: obligation 1.
+    let start = if s.is_null() { unsafe { *save } } else { s };
+    if start.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: obligation 1.
+    let (text, set) = unsafe { (cstr::wide(start, "wcstok"), cstr::wide(delim, "wcstok")) };
+    let skip = wide_span(text, set, true);
+    if skip == text.len() {
+        // SAFETY: obligation 1.
+        unsafe { *save = start.add(skip) };
+        return ptr::null_mut();
+    }
+    let len = wide_span(&text[skip..], set, false);
+    // SAFETY: obligation 1: the token's end is within the writable string.
+    unsafe {
+        let token = start.add(skip);
+        let end = token.add(len);
+        if *end != 0 {
+            *end = 0;
+            *save = end.add(1);
+        } else {
+            *save = end;
+        }
+        token
+    }
+}
+
+extern "C" {
+    fn malloc(size: usize) -> *mut c_void;
+}
+
+/// POSIX `wcsdup`.
+///
+/// # Safety
+/// 1. `s` is a wide string.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcsdup(s: *const WChar) -> *mut WChar {
+    // SAFETY: obligation 1.
+    let len = unsafe { cstr::wide(s, "wcsdup") }.len();
+    // SAFETY: malloc has no preconditions.
+    let copy = unsafe { malloc((len + 1) * core::mem::size_of::<WChar>()) }.cast::<WChar>();
+    if copy.is_null() {
+        errno::set(errno::ENOMEM);
+        return copy;
+    }
+    // SAFETY: obligation 1; `copy` holds `len + 1` units.
+    unsafe { ptr::copy_nonoverlapping(s, copy, len + 1) };
+    copy
+}
+
+/// GNU `wcscasecmp` (ASCII case, the "C" locale).
+///
+/// # Safety
+/// 1. Both are wide strings.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn wcscasecmp(a: *const WChar, b: *const WChar) -> c_int {
+    // SAFETY: obligation 1.
+    let (a, b) = unsafe { (cstr::wide(a, "wcscasecmp"), cstr::wide(b, "wcscasecmp")) };
+    for (x, y) in a.iter().chain(&[0]).zip(b.iter().chain(&[0])) {
+        let (x, y) = (towlower(*x), towlower(*y));
+        if x != y {
+            return ordering_to_int(order(x, y));
+        }
+    }
+    0
+}

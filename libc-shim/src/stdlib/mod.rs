@@ -6,4 +6,5 @@ pub mod arithmetic;
 pub mod float_parse;
 pub mod integer_parse;
 pub mod long_double_parse;
+pub mod rand48;
 pub mod sort;

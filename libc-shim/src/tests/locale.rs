@@ -237,3 +237,65 @@ fn string_conversions_match_glibc() {
         }
     }
 }
+
+mod host_wide {
+    extern "C" {
+        pub fn wcsspn(s: *const u32, a: *const u32) -> usize;
+        pub fn wcscspn(s: *const u32, a: *const u32) -> usize;
+        pub fn wcspbrk(s: *const u32, a: *const u32) -> *mut u32;
+        pub fn wcsstr(h: *const u32, n: *const u32) -> *mut u32;
+        pub fn wcstok(s: *mut u32, d: *const u32, save: *mut *mut u32) -> *mut u32;
+        pub fn wcscasecmp(a: *const u32, b: *const u32) -> core::ffi::c_int;
+    }
+}
+
+#[test]
+fn wide_searches_match_glibc() {
+    let mut rng = Rng::new(31);
+    let alphabet = [b'a' as u32, b'b' as u32, b'A' as u32, b',' as u32, b' ' as u32, 0xe9];
+    let make = |rng: &mut Rng, max: u64| -> Vec<u32> {
+        (0..rng.below(max + 1)).map(|_| *rng.pick(&alphabet)).chain([0]).collect()
+    };
+    let offset =
+        |base: *const u32, p: *mut u32| (!p.is_null()).then(|| (p as usize - base as usize) / 4);
+    for _ in 0..30_000 {
+        let (a, b) = (make(&mut rng, 12), make(&mut rng, 3));
+        // SAFETY: terminated wide strings.
+        unsafe {
+            assert_eq!(
+                wchar::wcsspn(a.as_ptr(), b.as_ptr()),
+                host_wide::wcsspn(a.as_ptr(), b.as_ptr())
+            );
+            assert_eq!(
+                wchar::wcscspn(a.as_ptr(), b.as_ptr()),
+                host_wide::wcscspn(a.as_ptr(), b.as_ptr())
+            );
+            assert_eq!(
+                offset(a.as_ptr(), wchar::wcspbrk(a.as_ptr(), b.as_ptr())),
+                offset(a.as_ptr(), host_wide::wcspbrk(a.as_ptr(), b.as_ptr()))
+            );
+            assert_eq!(
+                offset(a.as_ptr(), wchar::wcsstr(a.as_ptr(), b.as_ptr())),
+                offset(a.as_ptr(), host_wide::wcsstr(a.as_ptr(), b.as_ptr()))
+            );
+            assert_eq!(
+                wchar::wcscasecmp(a.as_ptr(), b.as_ptr()).signum(),
+                host_wide::wcscasecmp(a.as_ptr(), b.as_ptr()).signum()
+            );
+            let (mut x, mut y) = (a.clone(), a.clone());
+            let (mut sx, mut sy): (*mut u32, *mut u32) =
+                (core::ptr::null_mut(), core::ptr::null_mut());
+            let mut tx = wchar::wcstok(x.as_mut_ptr(), b.as_ptr(), &mut sx);
+            let mut ty = host_wide::wcstok(y.as_mut_ptr(), b.as_ptr(), &mut sy);
+            loop {
+                assert_eq!(offset(x.as_ptr(), tx), offset(y.as_ptr(), ty));
+                if tx.is_null() {
+                    break;
+                }
+                tx = wchar::wcstok(core::ptr::null_mut(), b.as_ptr(), &mut sx);
+                ty = host_wide::wcstok(core::ptr::null_mut(), b.as_ptr(), &mut sy);
+            }
+            assert_eq!(x, y);
+        }
+    }
+}

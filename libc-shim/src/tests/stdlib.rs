@@ -377,3 +377,59 @@ fn heapsort_fallback_sorts() {
         assert_eq!(values.0, expected);
     }
 }
+
+mod host48 {
+    use core::ffi::{c_long, c_ushort};
+    extern "C" {
+        pub fn drand48() -> f64;
+        pub fn erand48(x: *mut c_ushort) -> f64;
+        pub fn lrand48() -> c_long;
+        pub fn mrand48() -> c_long;
+        pub fn nrand48(x: *mut c_ushort) -> c_long;
+        pub fn jrand48(x: *mut c_ushort) -> c_long;
+        pub fn srand48(seed: c_long);
+        pub fn seed48(seed: *mut c_ushort) -> *mut c_ushort;
+        pub fn lcong48(param: *mut c_ushort);
+    }
+}
+
+#[test]
+fn rand48_matches_glibc() {
+    use crate::stdlib::rand48;
+    // SAFETY: glibc's and the shim's generators over valid state arrays (this test is the only
+    // user of either's shared state).
+    unsafe {
+        for _ in 0..100 {
+            assert_eq!(rand48::lrand48(), host48::lrand48());
+        }
+        for seed in [0, 1, 42, -7, 0x1_2345_6789] {
+            rand48::srand48(seed);
+            host48::srand48(seed);
+            for _ in 0..500 {
+                assert_eq!(rand48::__rivet_drand48_bits(), host48::drand48().to_bits());
+                assert_eq!(rand48::lrand48(), host48::lrand48());
+                assert_eq!(rand48::mrand48(), host48::mrand48());
+            }
+        }
+        let state = [0x1234u16, 0xabcd, 0x9876];
+        let (mut a, mut b) = (state, state);
+        for _ in 0..500 {
+            assert_eq!(
+                rand48::__rivet_erand48_bits(&mut a),
+                host48::erand48(b.as_mut_ptr()).to_bits()
+            );
+            assert_eq!(rand48::nrand48(&mut a), host48::nrand48(b.as_mut_ptr()));
+            assert_eq!(rand48::jrand48(&mut a), host48::jrand48(b.as_mut_ptr()));
+            assert_eq!(a, b);
+        }
+        let ours = *rand48::seed48(&state).cast::<[u16; 3]>();
+        let theirs = *host48::seed48(state.as_ptr().cast_mut()).cast::<[u16; 3]>();
+        assert_eq!(ours, theirs);
+        let mut param = [1u16, 2, 3, 0xe66d, 0xdeec, 5, 11];
+        rand48::lcong48(&param);
+        host48::lcong48(param.as_mut_ptr());
+        for _ in 0..100 {
+            assert_eq!(rand48::lrand48(), host48::lrand48());
+        }
+    }
+}
