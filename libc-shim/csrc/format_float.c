@@ -2,12 +2,13 @@
  *
  * The value's binary significand and exponent are expanded into all of their decimal digits with
  * a small base-1e9 big integer, then rounded once, half to even, which is what glibc prints in
- * the default rounding mode. `long double` (x86_64's 80-bit extended, aarch64's binary128) is
- * converted exactly when its binary exponent is within -1300..1100 (about 1e-391..1e+331);
- * outside that range the decimal conversions go through double — a known weak spot. `%a` is
- * exact for every format (x87 values lead with their top four bits, as glibc prints them). */
+ * the default rounding mode. Doubles and `long double`s (x86_64's 80-bit extended, aarch64's
+ * binary128) are all exact; long doubles beyond about 1e±330 need ~30 KB of digits, taken from
+ * malloc (without memory they print their double approximation). `%a` is exact for every
+ * format (x87 values lead with their top four bits, as glibc prints them). */
 #include <float.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format_parts.h"
@@ -15,11 +16,20 @@
 /* ---- exact decimal expansion of a double ----------------------------------------------------- */
 
 #define LIMB_BASE 1000000000u
-#define LIMBS 150
 
-/* A non-negative integer in base 1e9, least significant limb first. */
+/* Storage sizes. Every double and every long double with a binary exponent in -1300..1100 fits
+ * the small ones (on the stack); other long doubles (up to ~4933 integer and ~16500 fraction
+ * digits) use the large ones, from malloc. */
+#define SMALL_DIGITS 1400
+#define SMALL_LIMBS 150
+#define SMALL_BODY 1500
+#define LARGE_DIGITS 16800
+#define LARGE_LIMBS 1900
+#define LARGE_BODY 6400
+
+/* A non-negative integer in base 1e9, least significant limb first, in caller storage. */
 struct big {
-    uint32_t limb[LIMBS];
+    uint32_t *limb;
     int len;
 };
 
@@ -68,18 +78,19 @@ static int big_digits(const struct big *big, char *to)
     return n;
 }
 
-/* value = 0.d[0]d[1]…d[n-1] × 10^point, d[0] != 0 unless n == 0 (zero). */
+/* value = 0.d[0]d[1]…d[n-1] × 10^point, d[0] != 0 unless n == 0 (zero); caller storage. */
 struct decimal {
-    char d[1400];
+    char *d;
     int n;
     int point;
 };
 
-/* The exact digits of mantissa × 2^exponent. The buffers hold every value with
- * -1300 <= exponent <= 1100 and a mantissa of at most 113 bits (all doubles, most long doubles). */
-static void decimal_from_parts(struct decimal *dec, unsigned __int128 mantissa, int exponent)
+/* The exact digits of mantissa × 2^exponent into dec->d, using `limbs` as the big integer's
+ * storage (sized as above for the value's range). */
+static void decimal_from_parts(struct decimal *dec, unsigned __int128 mantissa, int exponent,
+                               uint32_t *limbs)
 {
-    struct big big;
+    struct big big = {limbs, 0};
     int n = 0;
     int point;
     if (exponent >= 0) {
@@ -319,6 +330,8 @@ struct number number_from_double(double value)
     number.hex.nibbles = 13;
     number.hex.exponent = biased == 0 ? (fraction == 0 ? 0 : -1022) : biased - 1023;
     number.hex.renormalise = 0;
+    number.large = 0;
+    number.approximation = value;
     number.hex_negative = number.negative;
     number.hex_special = number.special;
     return number;
@@ -354,12 +367,12 @@ struct number number_from_long_double(long double value)
         mantissa |= (unsigned __int128)1 << 112;
     int exponent = (biased == 0 ? 1 : biased) - 16383 - 112;
 #endif
-    if (special != 0 || mantissa == 0 || (exponent >= -1300 && exponent <= 1100)) {
-        number.negative = negative;
-        number.special = special;
-        number.mantissa = mantissa;
-        number.exponent = exponent;
-    }
+    number.negative = negative;
+    number.special = special;
+    number.mantissa = mantissa;
+    number.exponent = exponent;
+    number.large = special == 0 && mantissa != 0 && (exponent < -1300 || exponent > 1100);
+    number.approximation = (double)value;
     /* %a is exact at any exponent. */
     number.hex_negative = negative;
     number.hex_special = special;
@@ -380,76 +393,21 @@ struct number number_from_long_double(long double value)
     return number;
 }
 
-/* Formats a floating-point value. The body buffer holds the longest %f the digit buffers allow
- * plus a precision the caller caps; precision beyond the cap is emitted as zeros separately. */
-void format_double(struct rivet_out *out, const struct spec *spec, const struct number *number)
+/* %f %e %g of a finite number, with the digit, limb and body storage the caller chose. */
+static void format_decimal(struct rivet_out *out, const struct spec *spec,
+                           const struct number *number, const char *prefix, size_t prefix_len,
+                           int zero_pad, char *digits, uint32_t *limbs, char *body)
 {
-    int hex = spec->conv == 'a' || spec->conv == 'A';
-    int negative = hex ? number->hex_negative : number->negative;
-    int special = hex ? number->hex_special : number->special;
-    int upper = spec->conv == 'F' || spec->conv == 'E' || spec->conv == 'G' || spec->conv == 'A';
-    char prefix[3];
-    size_t prefix_len = 0;
-    if (negative)
-        prefix[prefix_len++] = '-';
-    else if (spec->plus)
-        prefix[prefix_len++] = '+';
-    else if (spec->space)
-        prefix[prefix_len++] = ' ';
-
-    if (special != 0) {
-        const char *word = special == 2 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
-        out_padded(out, spec, prefix, prefix_len, word, 3, 0, 0);
-        return;
-    }
-    int zero_pad = spec->zero && !spec->left;
-    /* Digits past this many are zeros in every conversion; they are emitted without a buffer. */
     enum { CAP = 1100 };
-    static const size_t body_size = 1500;
-    char body[1500];
+    int upper = spec->conv == 'F' || spec->conv == 'E' || spec->conv == 'G';
+    int precision = spec->precision;
     size_t len = 0;
     size_t trailing_zeros = 0;
-    int precision = spec->precision;
-
-    if (spec->conv == 'a' || spec->conv == 'A') {
-        prefix[prefix_len++] = '0';
-        prefix[prefix_len++] = upper ? 'X' : 'x';
-        int nibbles = number->hex.nibbles;
-        int shown = precision > nibbles ? nibbles : precision;
-        len = body_hex(&number->hex, shown, spec->alt || precision > 0, upper, body);
-        if (precision > nibbles) {
-            /* Insert the extra zeros before the exponent: split the body at 'p'. */
-            size_t p = 0;
-            while (body[p] != 'p' && body[p] != 'P')
-                p++;
-            size_t total = len + (size_t)(precision - nibbles);
-            size_t zeros = (size_t)(precision - nibbles);
-            char tail[16];
-            size_t tail_len = len - p;
-            memcpy(tail, body + p, tail_len);
-            size_t pad = spec->width > 0 && (size_t)spec->width > prefix_len + total
-                             ? (size_t)spec->width - prefix_len - total
-                             : 0;
-            if (!spec->left && !zero_pad)
-                out_repeat(out, ' ', pad);
-            out_bytes(out, prefix, prefix_len);
-            if (!spec->left && zero_pad)
-                out_repeat(out, '0', pad);
-            out_bytes(out, body, p);
-            out_repeat(out, '0', zeros);
-            out_bytes(out, tail, tail_len);
-            if (spec->left)
-                out_repeat(out, ' ', pad);
-            return;
-        }
-        out_padded(out, spec, prefix, prefix_len, body, len, 0, zero_pad);
-        return;
-    }
-
     if (precision < 0)
         precision = 6;
     struct decimal dec;
-    decimal_from_parts(&dec, number->mantissa, number->exponent);
+    dec.d = digits;
+    decimal_from_parts(&dec, number->mantissa, number->exponent, limbs);
     int shown = precision > CAP ? CAP : precision;
     switch (spec->conv) {
     case 'f':
@@ -527,7 +485,6 @@ void format_double(struct rivet_out *out, const struct spec *spec, const struct 
         break;
     }
     }
-    (void)body_size;
     if (trailing_zeros == 0) {
         out_padded(out, spec, prefix, prefix_len, body, len, 0, zero_pad);
         return;
@@ -543,4 +500,87 @@ void format_double(struct rivet_out *out, const struct spec *spec, const struct 
     out_repeat(out, '0', trailing_zeros);
     if (spec->left)
         out_repeat(out, ' ', pad);
+}
+
+/* Formats a floating-point value. The body buffer holds the longest %f the digit buffers allow
+ * plus a precision the caller caps; precision beyond the cap is emitted as zeros separately. */
+void format_double(struct rivet_out *out, const struct spec *spec, const struct number *number)
+{
+    int hex = spec->conv == 'a' || spec->conv == 'A';
+    int negative = hex ? number->hex_negative : number->negative;
+    int special = hex ? number->hex_special : number->special;
+    int upper = spec->conv == 'F' || spec->conv == 'E' || spec->conv == 'G' || spec->conv == 'A';
+    char prefix[3];
+    size_t prefix_len = 0;
+    if (negative)
+        prefix[prefix_len++] = '-';
+    else if (spec->plus)
+        prefix[prefix_len++] = '+';
+    else if (spec->space)
+        prefix[prefix_len++] = ' ';
+
+    if (special != 0) {
+        const char *word = special == 2 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
+        out_padded(out, spec, prefix, prefix_len, word, 3, 0, 0);
+        return;
+    }
+    int zero_pad = spec->zero && !spec->left;
+    char body[SMALL_BODY];
+    size_t len = 0;
+    int precision = spec->precision;
+
+    if (spec->conv == 'a' || spec->conv == 'A') {
+        prefix[prefix_len++] = '0';
+        prefix[prefix_len++] = upper ? 'X' : 'x';
+        int nibbles = number->hex.nibbles;
+        int shown = precision > nibbles ? nibbles : precision;
+        len = body_hex(&number->hex, shown, spec->alt || precision > 0, upper, body);
+        if (precision > nibbles) {
+            /* Insert the extra zeros before the exponent: split the body at 'p'. */
+            size_t p = 0;
+            while (body[p] != 'p' && body[p] != 'P')
+                p++;
+            size_t total = len + (size_t)(precision - nibbles);
+            size_t zeros = (size_t)(precision - nibbles);
+            char tail[16];
+            size_t tail_len = len - p;
+            memcpy(tail, body + p, tail_len);
+            size_t pad = spec->width > 0 && (size_t)spec->width > prefix_len + total
+                             ? (size_t)spec->width - prefix_len - total
+                             : 0;
+            if (!spec->left && !zero_pad)
+                out_repeat(out, ' ', pad);
+            out_bytes(out, prefix, prefix_len);
+            if (!spec->left && zero_pad)
+                out_repeat(out, '0', pad);
+            out_bytes(out, body, p);
+            out_repeat(out, '0', zeros);
+            out_bytes(out, tail, tail_len);
+            if (spec->left)
+                out_repeat(out, ' ', pad);
+            return;
+        }
+        out_padded(out, spec, prefix, prefix_len, body, len, 0, zero_pad);
+        return;
+    }
+
+    if (!number->large) {
+        char digits[SMALL_DIGITS];
+        uint32_t limbs[SMALL_LIMBS];
+        format_decimal(out, spec, number, prefix, prefix_len, zero_pad, digits, limbs, body);
+        return;
+    }
+    char *storage = malloc(LARGE_DIGITS + LARGE_LIMBS * sizeof(uint32_t) + LARGE_BODY);
+    if (storage == NULL) {
+        /* Out of memory: the long double's double approximation instead. */
+        struct number near = number_from_double(number->approximation);
+        char digits[SMALL_DIGITS];
+        uint32_t limbs[SMALL_LIMBS];
+        format_decimal(out, spec, &near, prefix, prefix_len, zero_pad, digits, limbs, body);
+        return;
+    }
+    format_decimal(out, spec, number, prefix, prefix_len, zero_pad, storage,
+                   (uint32_t *)(void *)(storage + LARGE_DIGITS),
+                   storage + LARGE_DIGITS + LARGE_LIMBS * sizeof(uint32_t));
+    free(storage);
 }

@@ -55,6 +55,10 @@ struct number {
     struct hex_form hex;
     int hex_negative;
     int hex_special;
+    /* A long double whose digits need the large (malloc'd) storage, and its double
+     * approximation for when there is no memory. */
+    int large;
+    double approximation;
 };
 
 /* Appends bytes to the output. */

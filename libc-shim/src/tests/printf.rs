@@ -585,3 +585,46 @@ fn long_double_hex_matches_glibc_everywhere() {
         }
     }
 }
+
+#[test]
+fn long_doubles_match_glibc_at_every_exponent() {
+    let mut rng = Rng::new(7);
+    for _ in 0..3_000 {
+        let mut bytes = extended(&mut rng);
+        let exponent = rng.below(0x7ffe) as u16; // 0: denormals
+        let sign = (u16::from(bytes[9]) & 0x80) << 8;
+        bytes[8..10].copy_from_slice(&(exponent | sign).to_le_bytes());
+        if exponent != 0 {
+            bytes[7] |= 0x80; // normal encodings
+        } else {
+            bytes[7] &= 0x7f;
+        }
+        for fmt in [c"%Le", c"%.40Lg", c"%Lf", c"%.1100Le", c"%#.0LE"] {
+            let (mut a, mut b) = ([0u8; 1600], [0u8; 1600]);
+            // SAFETY: 1600-byte buffers; the helper reads 16 bytes.
+            let (ra, rb) = unsafe {
+                (
+                    __rivet_test_format_long_double(
+                        a.as_mut_ptr().cast(),
+                        1600,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        0,
+                    ),
+                    __rivet_test_format_long_double(
+                        b.as_mut_ptr().cast(),
+                        1600,
+                        fmt.as_ptr(),
+                        bytes.as_ptr(),
+                        1,
+                    ),
+                )
+            };
+            assert_eq!(
+                (rb, String::from_utf8_lossy(&b)),
+                (ra, String::from_utf8_lossy(&a)),
+                "{fmt:?} {bytes:?}"
+            );
+        }
+    }
+}
