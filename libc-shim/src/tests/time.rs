@@ -165,3 +165,84 @@ fn wcsftime_matches_glibc() {
         }
     }
 }
+
+extern "C" {
+    #[link_name = "strptime"]
+    fn host_strptime(s: *const c_char, f: *const c_char, tm: *mut Tm) -> *mut c_char;
+}
+
+#[test]
+fn strptime_matches_glibc() {
+    let mut rng = Rng::new(43);
+    let formats = [
+        "%Y-%m-%d %H:%M:%S",
+        "%d/%b/%Y:%T %z",
+        "%a, %d %b %Y %T",
+        "%c",
+        "%D %r",
+        "%F",
+        "%j %Y",
+        "%B %e, %Y %I:%M %p",
+        "%y%m%d",
+        "%C%y-%m",
+        "%s",
+        "%A %H",
+        "%u %w",
+        "%Y %j",
+        "%H:%M %Z",
+        "%%%Y",
+    ];
+    for _ in 0..30_000 {
+        let t = random_time(&mut rng) % 100_000_000_000;
+        let mut tm = empty_tm();
+        // SAFETY: valid pointers.
+        unsafe { host::gmtime_r(&t, &mut tm) };
+        let format = *rng.pick(&formats);
+        let cformat = CString::new(format).unwrap();
+        let mut text = [0u8; 128];
+        // SAFETY: 128-byte buffer.
+        let len = unsafe { host::strftime(text.as_mut_ptr().cast(), 128, cformat.as_ptr(), &tm) };
+        let mut input = text[..len].to_vec();
+        // Sometimes damage it: drop, change or add a byte, or change case.
+        match rng.below(6) {
+            0 if !input.is_empty() => {
+                let at = rng.below(input.len() as u64) as usize;
+                input.remove(at);
+            }
+            1 if !input.is_empty() => {
+                let at = rng.below(input.len() as u64) as usize;
+                input[at] = *rng.pick(b"0 9x-:aA");
+            }
+            2 => input.extend_from_slice(b" tail"),
+            3 => input.make_ascii_lowercase(),
+            _ => {}
+        }
+        let input = CString::new(input).unwrap();
+        let start = if rng.one_in(2) {
+            empty_tm()
+        } else {
+            Tm { tm_mday: 5, tm_mon: 3, tm_year: 80, ..empty_tm() }
+        };
+        let (mut ours, mut theirs) = (start, start);
+        // SAFETY: terminated strings, valid tm.
+        let (a, b) = unsafe {
+            (
+                time::strptime(input.as_ptr(), cformat.as_ptr(), &mut ours),
+                host_strptime(input.as_ptr(), cformat.as_ptr(), &mut theirs),
+            )
+        };
+        let offset = |p: *mut c_char| (!p.is_null()).then(|| p as usize - input.as_ptr() as usize);
+        assert_eq!(offset(a), offset(b), "{input:?} {format:?}");
+        if !a.is_null() && theirs.tm_mon > 11 {
+            continue; // day 366 of a common year: glibc reads past its month table
+        }
+        if !a.is_null() && theirs.tm_year < -1899 {
+            continue; // years before 1 AD: glibc's weekday formula truncates negative years
+        }
+        if !a.is_null() {
+            ours.tm_zone = core::ptr::null();
+            theirs.tm_zone = core::ptr::null();
+            assert_eq!(ours, theirs, "{input:?} {format:?}");
+        }
+    }
+}

@@ -8,7 +8,9 @@
 mod asctime;
 mod calendar;
 mod strftime;
+mod strptime;
 
 pub use asctime::*;
 pub use calendar::*;
 pub use strftime::*;
+pub use strptime::*;
