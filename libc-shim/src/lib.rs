@@ -12,6 +12,7 @@
 pub mod cstr;
 pub mod ctype;
 pub mod errno;
+pub mod fnmatch;
 pub mod locale;
 pub mod math;
 pub mod stdlib;

@@ -3,6 +3,7 @@
 //! Host only. Each file compares one area; `Rng` makes the inputs deterministic so a failure
 //! reproduces. glibc is called under its real names through `extern "C"` blocks.
 
+mod fnmatch;
 mod getopt;
 mod locale;
 mod printf;
