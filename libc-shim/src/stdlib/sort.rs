@@ -323,3 +323,56 @@ pub unsafe extern "C" fn bsearch(
     }
     core::ptr::null_mut()
 }
+
+/// POSIX `lfind`: a linear search for `key` among `*count` elements; NULL if absent.
+///
+/// # Safety
+/// 1. `base` is readable for `*count × size` bytes, `count` readable; `compare` returns 0 for
+///    equal elements.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn lfind(
+    key: *const c_void,
+    base: *const c_void,
+    count: *const usize,
+    size: usize,
+    compare: Option<Comparator>,
+) -> *mut c_void {
+    let compare = compare.expect("lfind: NULL comparison function");
+    assert!(!count.is_null(), "lfind: NULL count");
+    // SAFETY: obligation 1.
+    let count = unsafe { *count };
+    for index in 0..count {
+        let element = base.cast::<u8>().wrapping_add(index * size).cast::<c_void>();
+        // SAFETY: obligation 1; `index` < `count`.
+        if unsafe { compare(key, element) } == 0 {
+            return element.cast_mut();
+        }
+    }
+    core::ptr::null_mut()
+}
+
+/// POSIX `lsearch`: `lfind`, appending `key` (and counting it) when absent.
+///
+/// # Safety
+/// 1. As `lfind`, and `base` has room for one more element; `count` writable.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub unsafe extern "C" fn lsearch(
+    key: *const c_void,
+    base: *mut c_void,
+    count: *mut usize,
+    size: usize,
+    compare: Option<Comparator>,
+) -> *mut c_void {
+    // SAFETY: obligation 1.
+    let found = unsafe { lfind(key, base, count, size, compare) };
+    if !found.is_null() {
+        return found;
+    }
+    // SAFETY: obligation 1: room for the element at index `*count`.
+    unsafe {
+        let end = base.cast::<u8>().add(*count * size);
+        core::ptr::copy_nonoverlapping(key.cast::<u8>(), end, size);
+        *count += 1;
+        end.cast()
+    }
+}

@@ -338,3 +338,33 @@ pub unsafe extern "C" fn strsep(stringp: *mut *mut c_char, delim: *const c_char)
     }
     start
 }
+
+/// POSIX `ffs`: the 1-based index of the lowest set bit, 0 for 0.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub extern "C" fn ffs(value: c_int) -> c_int {
+    if value == 0 {
+        0
+    } else {
+        value.trailing_zeros() as c_int + 1
+    }
+}
+
+/// GNU `ffsl`.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub extern "C" fn ffsl(value: core::ffi::c_long) -> c_int {
+    if value == 0 {
+        0
+    } else {
+        value.trailing_zeros() as c_int + 1
+    }
+}
+
+/// GNU `ffsll`.
+#[cfg_attr(rivet_libc_export, no_mangle)]
+pub extern "C" fn ffsll(value: core::ffi::c_longlong) -> c_int {
+    if value == 0 {
+        0
+    } else {
+        value.trailing_zeros() as c_int + 1
+    }
+}

@@ -433,3 +433,58 @@ fn rand48_matches_glibc() {
         }
     }
 }
+
+mod host_misc {
+    use core::ffi::{c_int, c_long, c_void};
+    extern "C" {
+        pub fn ffs(v: c_int) -> c_int;
+        pub fn ffsl(v: c_long) -> c_int;
+        pub fn lsearch(
+            key: *const c_void,
+            base: *mut c_void,
+            count: *mut usize,
+            size: usize,
+            cmp: unsafe extern "C" fn(*const c_void, *const c_void) -> c_int,
+        ) -> *mut c_void;
+    }
+}
+
+#[test]
+fn ffs_and_lsearch_match_glibc() {
+    let mut rng = Rng::new(26);
+    for _ in 0..10_000 {
+        let v = rng.next_u64() >> rng.below(64);
+        // SAFETY: glibc's ffs has no preconditions.
+        unsafe {
+            assert_eq!(crate::string::ffs(v as c_int), host_misc::ffs(v as c_int));
+            assert_eq!(crate::string::ffsl(v as c_long), host_misc::ffsl(v as c_long));
+        }
+    }
+    let (mut ours, mut theirs) = ([0u32; 64], [0u32; 64]);
+    let (mut n, mut m) = (0usize, 0usize);
+    for _ in 0..200 {
+        let key = rng.below(40) as u32;
+        // SAFETY: 64-element arrays; at most 40 distinct keys are added.
+        unsafe {
+            let a = sort::lsearch(
+                (&key as *const u32).cast(),
+                ours.as_mut_ptr().cast(),
+                &mut n,
+                4,
+                Some(compare_u32),
+            );
+            let b = host_misc::lsearch(
+                (&key as *const u32).cast(),
+                theirs.as_mut_ptr().cast(),
+                &mut m,
+                4,
+                compare_u32,
+            );
+            assert_eq!(
+                (a as usize - ours.as_ptr() as usize, n),
+                (b as usize - theirs.as_ptr() as usize, m)
+            );
+        }
+    }
+    assert_eq!(ours, theirs);
+}
