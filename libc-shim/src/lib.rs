@@ -5,7 +5,7 @@
 //! host against the host glibc, and the same code the kernel links. `os/` (feature `kernel`) is
 //! what needs the kernel: malloc, stdio's `FILE`s, errno, threads, clocks and the main bridge.
 //!
-//! The C names (`strlen`, `snprintf` …) are exported only on the bare targets (cfg
+//! The C names (`strchr`, `snprintf` …) are exported only on the bare targets (cfg
 //! `rivet_libc_export`, set by `build.rs`), so host tests can compare with glibc's. See README.md.
 #![cfg_attr(not(test), no_std)]
 
