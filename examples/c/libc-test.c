@@ -128,6 +128,8 @@ static void test_stdlib(void)
     int r1 = rand();
     srand(1);
     CHECK(rand() == r1 && r1 >= 0 && r1 <= RAND_MAX);
+    unsigned char entropy[16] = {0};
+    CHECK(getentropy(entropy, sizeof entropy) == 0 && arc4random_uniform(6) < 6);
 
     CHECK(getenv("NO_SUCH_VARIABLE") == NULL);
     CHECK(atexit(on_exit_handler) == 0);

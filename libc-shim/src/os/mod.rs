@@ -16,6 +16,7 @@ mod errno;
 mod exit;
 mod malloc;
 mod pthread;
+mod random;
 mod start;
 mod stdio;
 mod stubs;
