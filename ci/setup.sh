@@ -70,8 +70,13 @@ command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
 command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
 # C compilers for static Linux programs: the thread benchmark's Linux twin (and C apps later).
 command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
+command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 if [ "$(uname -m)" = x86_64 ]; then
     command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-aarch64-linux-gnu)
+    # C++ applications (libc-shim's rivet-c++): the cross g++ and its prebuilt libstdc++.a; the
+    # arm64 glibc headers the shim's C is compiled against.
+    command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || need_pkgs+=(g++-aarch64-linux-gnu)
+    [ -d /usr/aarch64-linux-gnu/include ] || need_pkgs+=(libc6-dev-arm64-cross)
 fi
 nonfree=/etc/apt/sources.list.d/non-free-firmware.sources
 if [ -r /etc/os-release ] && grep -q 'VERSION_CODENAME=bookworm' /etc/os-release && [ ! -f "$nonfree" ]; then

@@ -15,6 +15,7 @@
 //! | `cpu::{disable_interrupts, restore_interrupts, enable_interrupts}` | masking this core's interrupts |
 //! | `context::{switch, prepare}` | a thread switch (callee-saved and FP state on the stack) and a new thread's first frame |
 //! | `percpu` (shared) | this core's index, the platform's per-core word, the running thread's stack |
+//! | `tls::{area_layout, init_area, set_thread_pointer}` (shared, with each arch's `tls_abi`) | a thread's ELF TLS area laid out per the arch's TLS variant, and loading its thread pointer |
 //! | `cpu::wait_for_interrupt` | idles until an interrupt with interrupts briefly enabled (`wfi`, `sti; hlt`): what `sleep` calls between alarms |
 //!
 //! The boot entry code jumps *up* to a `rivet_*_entry` function the platform layer defines (a
@@ -40,3 +41,6 @@ pub use imp::*;
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub mod percpu;
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub mod tls;

@@ -24,6 +24,19 @@ pub fn kernel_param(name: &str) -> Option<&'static str> {
     rivet_core::boot::boot_info()?.command_line.param(name)
 }
 
+/// The words before `--` on the boot command line (kernel parameters such as `rivet.log=debug`,
+/// and `KEY=VALUE` words that C's `getenv` reads as the environment), in order.
+pub fn kernel_words() -> impl Iterator<Item = &'static str> {
+    let words =
+        rivet_core::boot::boot_info().map(|b| b.command_line.kernel.as_slice()).unwrap_or(&[]);
+    words.iter().map(String::as_str)
+}
+
+/// Bytes of RAM the heap was given at boot (`None` before the heap exists).
+pub fn heap_bytes() -> Option<u64> {
+    rivet_core::boot::boot_info().map(|b| b.heap_bytes)
+}
+
 /// The CPU architecture the image runs on: `x86_64` or `aarch64`.
 pub fn arch() -> &'static str {
     rivet_arch::NAME

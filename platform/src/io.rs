@@ -8,6 +8,25 @@ pub fn _print(args: core::fmt::Arguments<'_>) {
     rivet_core::console::print(args);
 }
 
+/// Writes raw bytes to the console (standard output and error, e.g. C's `write(1, …)`), with
+/// `\n` becoming `\r\n` as for [`print!`]. Known weak spot: the console takes text, so bytes
+/// that are not UTF-8 are written as U+FFFD.
+pub fn write_bytes(bytes: &[u8]) {
+    struct Chunks<'a>(&'a [u8]);
+    impl core::fmt::Display for Chunks<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            for chunk in self.0.utf8_chunks() {
+                f.write_str(chunk.valid())?;
+                if !chunk.invalid().is_empty() {
+                    f.write_str("\u{fffd}")?;
+                }
+            }
+            Ok(())
+        }
+    }
+    rivet_core::console::print(format_args!("{}", Chunks(bytes)));
+}
+
 /// Prints to the console, like `std::print!`.
 #[macro_export]
 macro_rules! print {

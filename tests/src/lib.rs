@@ -501,6 +501,139 @@ pub const SCENARIOS: &[Scenario] = &[
         anywhere: &[],
         net: None,
     },
+    // C and C++ applications through libc-shim (issue #5), built by rivet-cc / rivet-c++
+    // (`c/NAME` and `cpp/NAME` examples: xtask/src/cc.rs).
+    Scenario {
+        name: "c-libc-test",
+        example: "c/libc-test",
+        params: &[],
+        args: &["one", "two"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &["libc-test: 2 argument(s) after app", "libc-test: * checks, 0 failed"],
+        anywhere: &["stdio: stderr works", "stdio: perror: No such file or directory"],
+        net: None,
+    },
+    // getenv reads KEY=VALUE words before `--`.
+    Scenario {
+        name: "c-getenv",
+        example: "c/libc-test",
+        params: &["LIBC_TEST_GREETING=hi"],
+        args: &["env"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &["libc-test: 1 argument(s) after app", "libc-test: * checks, 0 failed"],
+        anywhere: &[],
+        net: None,
+    },
+    // The C++17 program: its console must be exactly what the host build prints (the host test
+    // `cxx_demo_matches_the_host_build` checks CXX_DEMO_LINES against the host's g++).
+    Scenario {
+        name: "cxx-demo",
+        example: "cpp/cxx-demo",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: CXX_DEMO_LINES,
+        anywhere: &[],
+        net: None,
+    },
+    // The same on two cores: std::thread workers and the condition-variable ping-pong run in
+    // parallel, each thread with its own TLS block.
+    Scenario {
+        name: "cxx-demo-smp2",
+        example: "cpp/cxx-demo",
+        params: &[],
+        args: &[],
+        smp: Some(2),
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: CXX_DEMO_LINES,
+        anywhere: &[],
+        net: None,
+    },
+    // An uncaught exception: terminate's message, then abort's exit code.
+    Scenario {
+        name: "cxx-uncaught",
+        example: "cpp/uncaught",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 105,
+        reset: false,
+        in_order: &[
+            "uncaught: throwing",
+            "terminate called after throwing an instance of 'std::logic_error'",
+            "  what():  nobody catches this",
+            "Aborted",
+        ],
+        anywhere: &[],
+        net: None,
+    },
+    // C and Rust in one image, each calling the other.
+    Scenario {
+        name: "c-mixed",
+        example: "c/mixed",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &[
+            "mixed: Rust starts the C program",
+            "mixed: C got 30 from Rust (1+4+9+16 squared in C)",
+            "mixed: Rust reversed: hello to the world",
+        ],
+        anywhere: &[],
+        net: None,
+    },
+];
+
+/// What `examples/cpp/cxx-demo.cpp` prints, line by line (stdout and stderr together), on the
+/// host and in an image alike.
+pub const CXX_DEMO_LINES: &[&str] = &[
+    "construct global one",
+    "construct global two",
+    "cxx-demo: main starts",
+    "square(1)  area 1.000",
+    "circle(1)  area 3.142",
+    "square(3)  area 9.000",
+    "circle(2)  area 12.566",
+    "map: brown=1 dog=1 end=1 fox=1 jumps=1 lazy=1 over=1 quick=1 the=3",
+    "unordered_map: 9 words, 'quick' has 5 letters, first key brown",
+    "sum 1..10 = 55",
+    "shared_ptr use_count 2 -> shared text",
+    "shared_ptr use_count 1",
+    "double 2.5 int 42 hex ff bool true",
+    "construct frame 0",
+    "construct frame 1",
+    "construct frame 2",
+    "construct frame 3",
+    "destroy frame 3",
+    "destroy frame 2",
+    "destroy frame 1",
+    "destroy frame 0",
+    "caught DemoError: thrown at depth 3 (depth 3)",
+    "caught std::out_of_range from vector::at",
+    "threads: sum 1..4000 = 8002000",
+    "condition_variable: ping 0 pong 0 ping 1 pong 1 ping 2 pong 2",
+    "wait_for timed out: true",
+    "sleep_for(20ms) slept at least 20 ms: true",
+    "system_clock is after 1970: true",
+    "cxx-demo: a line on std::cerr",
+    "cxx-demo: main returns",
+    "destroy global two",
+    "destroy global one",
 ];
 
 /// The lines the aarch64 kernel prints just before it resets the machine (`platform/src/boot/
@@ -807,8 +940,11 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for s in SCENARIOS {
             assert!(names.insert(s.name), "two scenarios named {}", s.name);
+            // C and C++ examples (`c/NAME`, `cpp/NAME`) are sources under examples/c, examples/cpp.
+            let c_example = xtask::cc::c_example(&xtask::Workspace::locate(), s.example)
+                .is_ok_and(|found| found.is_some());
             assert!(
-                manifest.contains(&format!("name = \"{}\"", s.example)),
+                c_example || manifest.contains(&format!("name = \"{}\"", s.example)),
                 "no [[example]] {}",
                 s.example
             );
@@ -832,5 +968,39 @@ mod tests {
                 );
             }
         }
+    }
+}
+
+/// The C++ demo's expected lines are what the host's g++ build prints (issue #5: the image must
+/// print exactly what the host build prints).
+#[cfg(test)]
+mod cxx_host {
+    use super::CXX_DEMO_LINES;
+    use std::process::Command;
+
+    #[test]
+    fn cxx_demo_matches_the_host_build() {
+        let ws = xtask::Workspace::locate();
+        let source = ws.root.join("examples/cpp/cxx-demo.cpp");
+        let binary = std::env::temp_dir().join(format!("rivet-cxx-demo-{}", std::process::id()));
+        let built = Command::new("g++")
+            .args(["-std=c++17", "-O2", "-pthread", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .status()
+            .expect("g++ runs (ci/setup.sh installs it)");
+        assert!(built.success(), "g++ failed on {}", source.display());
+        // stderr into the same pipe as stdout, as the console merges them.
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" 2>&1")
+            .arg(&binary)
+            .output()
+            .expect("the host build runs");
+        let _ = std::fs::remove_file(&binary);
+        assert!(output.status.success());
+        let text = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, CXX_DEMO_LINES, "CXX_DEMO_LINES differs from the host build's output");
     }
 }

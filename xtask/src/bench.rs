@@ -427,6 +427,17 @@ fn bench_machine(ws: &Workspace, machine: &Machine, options: &Options) -> Result
             &mut notes,
         ));
     }
+    if options.threads {
+        // The cost of a libc call through libc-shim vs Linux (issue #5): libc_bench.rs.
+        let linux = linux.as_ref().and_then(|l| l.as_ref().ok());
+        text.push_str(&crate::libc_bench::figures(
+            ws,
+            machine,
+            options.accel.clone(),
+            linux,
+            &mut notes,
+        ));
+    }
     for note in notes {
         text.push_str(&format!("  note: {}\n", first_line(&note)));
     }

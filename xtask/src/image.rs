@@ -152,6 +152,10 @@ pub fn build(
     format: ImageFormat,
     output: Output,
 ) -> Result<Built, Error> {
+    // `c/NAME` and `cpp/NAME` are C and C++ examples, built with rivet-cc / rivet-c++ (cc.rs).
+    if let Some(c_example) = crate::cc::c_example(ws, example)? {
+        return crate::cc::build_c_example(ws, triple, example, &c_example, format);
+    }
     let elf = build_example(ws, triple, example, profile, output)?;
     let mut dir = ws.image_dir(triple);
     if profile == Profile::Debug {

@@ -346,7 +346,8 @@ fn run(ws: &Workspace, args: RunArgs) -> Result<u8, Error> {
     let machine =
         select(&machines, args.selection.target.as_deref(), args.selection.machine.as_deref())?;
     let (image, elf) = match args.image {
-        Some(image) => (image, None),
+        // An ELF from rivet-cc / rivet-c++ becomes the machine's image format first.
+        Some(image) => xtask::cc::prepare_image(ws, &image, machine.image, &machine.triple)?,
         None => {
             let built = image::build(
                 ws,

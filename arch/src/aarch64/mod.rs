@@ -27,6 +27,7 @@ pub mod psci;
 pub mod semihosting;
 pub mod smp;
 pub mod time;
+pub mod tls_abi;
 pub mod trap;
 pub mod uefi;
 

@@ -17,6 +17,7 @@ pub mod io;
 pub mod paging;
 pub mod smp;
 pub mod time;
+pub mod tls_abi;
 pub mod trap;
 pub mod xen_pv;
 

@@ -15,6 +15,7 @@
 mod local;
 pub(crate) mod sched;
 pub(crate) mod stack;
+mod tls;
 
 pub use local::{AccessError, LocalKey};
 
@@ -22,7 +23,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::num::NonZeroUsize;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use core::time::Duration;
 use rivet_core::sync::IrqMutex;
 use sched::ThreadInner;
@@ -111,6 +112,29 @@ pub fn park_timeout(timeout: Duration) {
             return;
         }
     }
+}
+
+/// Blocks the calling thread while `word` holds `expected`, until [`futex_wake`] on the same word
+/// or `timeout` passes (`None`: no limit), like Linux's `FUTEX_WAIT`. Returns `false` if it timed
+/// out. May return spuriously: callers re-check their condition. The building block of C's
+/// pthreads and of libstdc++'s futex calls (libc-shim).
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(crate::time::deadline_ticks);
+    sched::futex_wait(word, expected, deadline)
+}
+
+/// Wakes up to `count` threads blocked in [`futex_wait`] on `word`; returns how many.
+pub fn futex_wake(word: &AtomicU32, count: usize) -> usize {
+    sched::futex_wake(word, count)
+}
+
+/// Ends the calling thread now, as if its closure had returned without a value: its
+/// `thread_local!` values are dropped and joiners wake up (a [`JoinHandle::join`] on it then
+/// panics: there is no result; use it for threads whose handle was dropped, as C's
+/// `pthread_exit` in libc-shim does). Locals of the closure still on its stack are not dropped.
+/// Panics on the `main` thread, which ends with `process::exit` instead.
+pub fn exit_current() -> ! {
+    sched::exit_current()
 }
 
 /// Cores threads run on.

@@ -23,6 +23,7 @@
 //! and the idle loop polls the timers.
 
 use super::stack::Stack;
+use super::tls::TlsArea;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -55,6 +56,8 @@ pub(crate) struct ThreadInner {
     entry: IrqMutex<Option<Box<dyn FnOnce() + Send>>>,
     /// Its `thread_local!` values, by key index: touched only by the thread itself.
     locals: UnsafeCell<Vec<Option<Box<dyn Any>>>>,
+    /// Its ELF TLS area, for C and C++ code (`None`: the idle threads).
+    tls: Option<TlsArea>,
 }
 
 // SAFETY: `sp` is written only by the switch away from the thread and read only by the switch
@@ -67,7 +70,7 @@ unsafe impl Sync for ThreadInner {}
 unsafe impl Send for ThreadInner {}
 
 impl ThreadInner {
-    fn new(id: ThreadId, name: Option<String>, stack: Option<Stack>) -> Self {
+    fn new(id: ThreadId, name: Option<String>, stack: Option<Stack>, tls: Option<TlsArea>) -> Self {
         let stack_range = stack.as_ref().map_or(0..0, Stack::range);
         Self {
             id,
@@ -79,8 +82,19 @@ impl ThreadInner {
             park: AtomicU32::new(0),
             entry: IrqMutex::new(None),
             locals: UnsafeCell::new(Vec::new()),
+            tls,
         }
     }
+
+    /// The thread pointer this thread runs with (0: no TLS area).
+    fn thread_pointer(&self) -> u64 {
+        self.tls.as_ref().map_or(0, |tls| tls.thread_pointer)
+    }
+}
+
+/// A TLS area for a thread that runs application code; running out of heap here is fatal.
+fn tls_area() -> Option<TlsArea> {
+    Some(TlsArea::new().expect("out of memory for a thread's TLS area"))
 }
 
 /// What a core needs without taking the lock: who runs here, its idle thread, and the thread
@@ -198,7 +212,13 @@ pub(crate) fn running() -> bool {
 /// becomes the thread `main`, and this core gets an idle thread. `slice` is the time slice in
 /// ticks; `preemptive` says whether the platform has an interrupt-driven alarm.
 pub(crate) fn init(slice: u64, preemptive: bool, idle_stack: Stack) {
-    let main = Arc::new(ThreadInner::new(ThreadId(next_id()), Some(String::from("main")), None));
+    let main = Arc::new(ThreadInner::new(
+        ThreadId(next_id()),
+        Some(String::from("main")),
+        None,
+        tls_area(),
+    ));
+    rivet_arch::tls::set_thread_pointer(main.thread_pointer());
     let mut sched = Scheduler::new(MAX_CPUS, slice);
     sched.adopt(main.id, 0, ticks()).expect("core 0 exists");
     let mut threads = BTreeMap::new();
@@ -224,7 +244,8 @@ fn next_id() -> u64 {
 /// An idle thread on `stack` that will run the idle loop of core `core` once switched to.
 fn make_idle(stack: Stack, core: usize) -> *mut ThreadInner {
     let range = stack.range();
-    let idle = Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, Some(stack)));
+    let idle =
+        Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, Some(stack), None));
     let sp = rivet_arch::context::prepare(range, idle_entry, core as u64);
     // SAFETY: nothing else knows this thread yet.
     unsafe { *idle.sp.get() = sp };
@@ -235,7 +256,7 @@ fn make_idle(stack: Stack, core: usize) -> *mut ThreadInner {
 /// Makes the calling secondary core schedulable: its current context (on the stack its
 /// bring-up gave it) becomes its idle thread. Never returns.
 pub(crate) fn run_secondary(core: usize) -> ! {
-    let idle = Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, None));
+    let idle = Arc::new(ThreadInner::new(ThreadId(u64::MAX - core as u64), None, None, None));
     let idle = Arc::into_raw(idle).cast_mut();
     let this = &CORES[core];
     this.idle.store(idle, Ordering::Relaxed);
@@ -336,6 +357,7 @@ fn reschedule(mut k: Guard, why: Switch) -> Guard {
     // stack pointer was written by its own switch away or by `context::prepare`.
     unsafe {
         rivet_arch::percpu::set_thread_stack((*target).stack_range.clone());
+        rivet_arch::tls::set_thread_pointer((*target).thread_pointer());
         rivet_arch::context::switch((*current).sp.get(), *(*target).sp.get());
     }
     after_switch(&mut k);
@@ -410,7 +432,7 @@ pub(crate) fn spawn(
     entry: Box<dyn FnOnce() + Send>,
 ) -> Arc<ThreadInner> {
     let range = stack.range();
-    let thread = Arc::new(ThreadInner::new(ThreadId(next_id()), name, Some(stack)));
+    let thread = Arc::new(ThreadInner::new(ThreadId(next_id()), name, Some(stack), tls_area()));
     *thread.entry.lock() = Some(entry);
     let sp = rivet_arch::context::prepare(range, thread_entry, 0);
     // SAFETY: nobody else knows the thread yet.
@@ -434,6 +456,16 @@ extern "C" fn thread_entry(_: u64) -> ! {
     if let Some(entry) = entry {
         entry();
     }
+    exit()
+}
+
+/// Ends the running spawned thread early (`thread::exit_current`).
+pub(crate) fn exit_current() -> ! {
+    let thread = current().expect("a thread runs under the scheduler");
+    assert!(
+        thread.stack_range.start != thread.stack_range.end,
+        "the main thread cannot exit this way"
+    );
     exit()
 }
 

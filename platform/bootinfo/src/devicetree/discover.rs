@@ -697,16 +697,13 @@ fn local_virtual_timer<'a>(node: &'a str, interrupts: &[u8]) -> Result<'a, u32> 
     }
 }
 
-/// The CPU physical address of a device whose first `reg` entry is `range`, through the `ranges`
-/// of each bus in `ancestors` (root first, the device's parent last); `None` if a bus does not
-/// map it. `node` names the device in errors.
 /// The INTID of the first interrupt in a three-cell GIC specifier list when it is an SPI
 /// (type 0: 32 + its number, which must stay below the GIC's 1020 limit).
 fn spi_intid(interrupts: &[u8]) -> Option<u32> {
     let entry = interrupts.get(..12)?;
     let cell = |i: usize| u32::from_be_bytes([entry[i], entry[i + 1], entry[i + 2], entry[i + 3]]);
     let (kind, number) = (cell(0), cell(4));
-    (kind == 0 && number < 988).then_some(32 + number)
+    (kind == 0 && number < 988).then(|| 32 + number)
 }
 
 /// The CPU address of `node`'s first `reg` entry, translated through the buses above it (`open`
@@ -722,6 +719,9 @@ fn first_reg_address<'a>(node: &Node<'a>, open: &[Bus<'a>]) -> Result<'a, Option
     translate(first, ancestors, printable(node.name))
 }
 
+/// The CPU physical address of a device whose first `reg` entry is `range`, through the `ranges`
+/// of each bus in `ancestors` (root first, the device's parent last); `None` if a bus does not
+/// map it. `node` names the device in errors.
 fn translate<'a>(
     range: PhysRange,
     ancestors: &[Bus<'a>],
