@@ -30,9 +30,22 @@ int openat(int dir, const char *path, int flags, ...)
     return (int)__rivet_fail(ENOENT);
 }
 
-/* Descriptor control: 0-2 answer F_GETFL/F_GETFD (0), others are EBADF. */
+/* Sockets' descriptor control, in Rust (os/socket.rs): 1 if fd is a socket (*result set). */
+int __rivet_socket_fcntl(int fd, int command, long argument, long *result);
+
+/* Descriptor control: sockets answer F_GETFL/F_SETFL (O_NONBLOCK) and F_GETFD/F_SETFD;
+ * 0-2 answer F_GETFL/F_GETFD; others are EBADF. */
 int fcntl(int fd, int command, ...)
 {
+    long argument = 0, result = 0;
+    if (command == 2 /* F_SETFD */ || command == 4 /* F_SETFL */) {
+        va_list ap;
+        va_start(ap, command);
+        argument = va_arg(ap, long);
+        va_end(ap);
+    }
+    if (__rivet_socket_fcntl(fd, command, argument, &result))
+        return (int)result;
     if (fd >= 0 && fd <= 2 && (command == 1 /* F_GETFD */ || command == 3 /* F_GETFL */))
         return command == 3 ? 2 /* O_RDWR */ : 0;
     return (int)__rivet_fail(fd >= 0 && fd <= 2 ? EINVAL : EBADF);
@@ -40,7 +53,14 @@ int fcntl(int fd, int command, ...)
 
 int fcntl64(int fd, int command, ...)
 {
-    return fcntl(fd, command);
+    long argument = 0;
+    if (command == 2 || command == 4) {
+        va_list ap;
+        va_start(ap, command);
+        argument = va_arg(ap, long);
+        va_end(ap);
+    }
+    return fcntl(fd, command, argument);
 }
 
 /* Device control: the console is not a terminal device that takes ioctls (ENOTTY). */

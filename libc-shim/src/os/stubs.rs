@@ -67,22 +67,6 @@ failing! {
     fn fsync(fd: c_int) -> c_int = EBADF;
     /// Truncates a file: no files.
     fn ftruncate(fd: c_int, length: i64) -> c_int = EBADF;
-    /// A socket: networking for C comes with a later issue.
-    fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int = ENOSYS;
-    /// See [`socket`].
-    fn bind(fd: c_int, address: *const c_void, length: u32) -> c_int = EBADF;
-    /// See [`socket`].
-    fn listen(fd: c_int, backlog: c_int) -> c_int = EBADF;
-    /// See [`socket`].
-    fn accept(fd: c_int, address: *mut c_void, length: *mut u32) -> c_int = EBADF;
-    /// See [`socket`].
-    fn connect(fd: c_int, address: *const c_void, length: u32) -> c_int = EBADF;
-    /// See [`socket`].
-    fn send(fd: c_int, data: *const c_void, length: usize, flags: c_int) -> isize = EBADF;
-    /// See [`socket`].
-    fn recv(fd: c_int, data: *mut c_void, length: usize, flags: c_int) -> isize = EBADF;
-    /// See [`socket`].
-    fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, length: u32) -> c_int = EBADF;
     /// A new process: a unikernel has one.
     fn fork() -> c_int = ENOSYS;
     /// Runs a program: a unikernel has one.
@@ -97,13 +81,13 @@ failing! {
     fn munmap(address: *mut c_void, length: usize) -> c_int = ENOSYS;
 }
 
-/// Closes a descriptor: 0–2 "close" (they stay usable), others are EBADF.
+/// Closes a descriptor: 0–2 "close" (they stay usable), sockets close, others are EBADF.
 #[no_mangle]
 pub extern "C" fn close(fd: c_int) -> c_int {
     if (0..=2).contains(&fd) {
         0
     } else {
-        __rivet_fail(code::EBADF) as c_int
+        crate::os::socket::close(fd).unwrap_or_else(|| __rivet_fail(code::EBADF) as c_int)
     }
 }
 

@@ -32,6 +32,9 @@ pub unsafe extern "C" fn write(fd: c_int, bytes: *const c_void, len: usize) -> i
     }
     // SAFETY: obligation 1.
     let bytes = unsafe { core::slice::from_raw_parts(bytes.cast::<u8>(), len) };
+    if let Some(sent) = crate::os::socket::send_bytes(fd, bytes, 0) {
+        return sent;
+    }
     match crate::os::stdio::write_fd(fd, bytes) {
         Ok(n) => n as isize,
         Err(e) => {
@@ -41,11 +44,21 @@ pub unsafe extern "C" fn write(fd: c_int, bytes: *const c_void, len: usize) -> i
     }
 }
 
-/// Reads from a file descriptor: 0 is at end of file; others are EBADF.
+/// Reads from a file descriptor: 0 is at end of file, sockets receive; others are EBADF.
+///
+/// # Safety
+/// 1. `bytes` is valid for writes of `len` bytes.
 #[no_mangle]
-pub extern "C" fn read(fd: c_int, _bytes: *mut c_void, _len: usize) -> isize {
+pub unsafe extern "C" fn read(fd: c_int, bytes: *mut c_void, len: usize) -> isize {
     if fd == 0 {
         return 0;
+    }
+    if len > 0 && !bytes.is_null() {
+        // SAFETY: obligation 1.
+        let buffer = unsafe { core::slice::from_raw_parts_mut(bytes.cast::<u8>(), len) };
+        if let Some(received) = crate::os::socket::receive(fd, buffer, 0) {
+            return received;
+        }
     }
     errno::set(code::EBADF);
     -1
