@@ -25,6 +25,8 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-bcm2836-local",
     "rivet-bcm2835-aux-uart",
     "rivet-bcm2835-mailbox",
+    // The C library's pure half, differentially against the host glibc.
+    "rivet-libc",
     "xtask",
 ];
 
