@@ -215,8 +215,8 @@ pub fn thread_bench_initrd(linux: &LinuxBaseline, baseline: &Baseline) -> Result
     Ok(initrd)
 }
 
-/// The line the HTTP baseline's `/init` prints once busybox httpd serves.
-pub const HTTPD_MARKER: &str = "RIVET-BASELINE: httpd ready";
+/// The line the HTTP baseline's server prints once it listens (`examples/c/http-server.c`).
+pub const HTTPD_MARKER: &str = "http-server: listening on port";
 
 /// Modules (in load order) the Debian kernel needs for a virtio-net card, where they are not
 /// built in; a missing file means built in.
@@ -234,14 +234,31 @@ const NET_MODULES: &[&str] = &[
 
 /// An initramfs like `baseline`'s whose `/init` loads the virtio-net driver (found through PCI
 /// or the device tree: Debian's kernel is built without `virtio_mmio.device=`, so on
-/// `microvm`, whose cards only the command line announces, Linux finds none), configures eth0 as
-/// QEMU's user network expects (10.0.2.15/24 via 10.0.2.2), and serves `page` on port 80 with
-/// busybox httpd, then prints [`HTTPD_MARKER`] and stays up.
-pub fn httpd_initrd(baseline: &Baseline, page: &[u8]) -> Result<PathBuf, Error> {
+/// `microvm`, whose cards only the command line announces, Linux finds none), configures eth0
+/// as QEMU's user network expects (10.0.2.15/24 via 10.0.2.2), and runs `server` — the C
+/// source of `examples/c/http-server.c`, built static here — on port 80 (it prints
+/// [`HTTPD_MARKER`] when it listens). Rebuilt on every call: the source may have changed.
+pub fn httpd_initrd(
+    linux: &LinuxBaseline,
+    baseline: &Baseline,
+    server: &Path,
+) -> Result<PathBuf, Error> {
     let dir = baseline.initrd.parent().map(Path::to_path_buf).unwrap_or_default();
     let read = |path: &Path| {
         std::fs::read(path).map_err(|e| Error::Tool(format!("{}: {e}", path.display())))
     };
+    let compiler = c_compiler(&linux.deb_arch)
+        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", linux.deb_arch)))?;
+    let binary = dir.join("http-server");
+    let status = std::process::Command::new(compiler)
+        .args(["-O2", "-static", "-o"])
+        .arg(&binary)
+        .arg(server)
+        .status()
+        .map_err(|e| Error::Tool(format!("{compiler}: {e} (ci/setup.sh installs it)")))?;
+    if !status.success() {
+        return Err(Error::Tool(format!("{compiler} failed on {}", server.display())));
+    }
     let busybox = read(&dir.join("root/bin/busybox"))?;
     let modules_root = std::fs::read_dir(dir.join("root/lib/modules"))
         .ok()
@@ -250,11 +267,12 @@ pub fn httpd_initrd(baseline: &Baseline, page: &[u8]) -> Result<PathBuf, Error> 
         .map(|entry| entry.path())
         .ok_or_else(|| Error::Tool(format!("no lib/modules in {}", dir.display())))?;
     let mut cpio = Cpio::default();
-    for d in ["bin", "dev", "proc", "sys", "lib", "www"] {
+    for d in ["bin", "dev", "proc", "sys", "lib"] {
         cpio.dir(d);
     }
     cpio.char_device("dev/console", 0o600, 5, 1);
     cpio.file("bin/busybox", 0o755, &busybox);
+    cpio.file("bin/http-server", 0o755, &read(&binary)?);
     let mut init = String::from(
         "#!/bin/busybox sh\n/bin/busybox --install -s /bin\nmount -t proc proc /proc\n\
          mount -t sysfs sys /sys\n",
@@ -267,11 +285,8 @@ pub fn httpd_initrd(baseline: &Baseline, page: &[u8]) -> Result<PathBuf, Error> 
             init += &format!("insmod /lib/{name}\n");
         }
     }
-    init += &format!(
-        "ip link set eth0 up\nip addr add 10.0.2.15/24 dev eth0\nip route add default via 10.0.2.2\n\
-         httpd -p 80 -h /www\necho '{HTTPD_MARKER}'\nwhile true; do sleep 3600; done\n"
-    );
-    cpio.file("www/index.html", 0o644, page);
+    init += "ip link set eth0 up\nip addr add 10.0.2.15/24 dev eth0\n\
+             ip route add default via 10.0.2.2\nexec /bin/http-server 80\n";
     cpio.file("init", 0o755, init.as_bytes());
     let initrd = dir.join("initrd-httpd.cpio");
     std::fs::write(&initrd, cpio.finish())

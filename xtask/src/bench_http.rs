@@ -69,20 +69,6 @@ fn duration_ms(text: &str) -> Option<f64> {
     })
 }
 
-/// A 612-byte HTML page for the Linux server (the size of http-hello's).
-pub fn baseline_page() -> Vec<u8> {
-    let mut page = String::from(
-        "<!DOCTYPE html>\n<html>\n<head><title>Hello from Linux</title></head>\n<body>\n\
-         <h1>Hello from Linux</h1>\n<p>busybox httpd in the baseline VM.</p>\n",
-    );
-    let tail = "</body>\n</html>\n";
-    while page.len() + tail.len() < 612 {
-        page.push(if (page.len() + 1) % 64 == 0 { '\n' } else { ' ' });
-    }
-    page.push_str(tail);
-    page.into_bytes()
-}
-
 /// Runs `wrk` against 127.0.0.1:`port`: a 2-second warm-up, then the measurement.
 fn wrk(port: u16) -> Result<WrkFigures, String> {
     let url = format!("http://127.0.0.1:{port}/");
@@ -226,85 +212,109 @@ pub fn bench_machine(
         ));
     }
     eprintln!("[bench] http: {} on {}", machine.triple, machine.name);
-    let built = image::build(
-        ws,
-        &machine.triple,
-        "http-hello",
-        Profile::Release,
-        machine.image,
-        Output::Capture,
-    )?;
-    let size = std::fs::metadata(&built.image).map(|m| m.len()).unwrap_or(0);
+    let build = |example: &str| {
+        image::build(ws, &machine.triple, example, Profile::Release, machine.image, Output::Capture)
+    };
+    let rust = build("http-hello")?;
+    let size = std::fs::metadata(&rust.image).map(|m| m.len()).unwrap_or(0);
     if let Some(total) = options.soak {
-        return soak_machine(ws, machine, &built.image, total, options.accel.clone());
+        return soak_machine(ws, machine, &rust.image, total, options.accel.clone());
     }
+    let mut notes = Vec::new();
+    let c = build("c/http-server")
+        .map_err(|e| notes.push(format!("C server: {}", first_line(&e.to_string()))))
+        .ok();
+    let server_source = ws.root.join("examples/c/http-server.c");
     let linux = match (&machine.linux, options.baseline) {
         (Some(settings), true) => {
             let prepared = baseline::prepare(ws, settings)
-                .and_then(|b| baseline::httpd_initrd(&b, &baseline_page()).map(|i| (b, i)));
+                .and_then(|b| baseline::httpd_initrd(settings, &b, &server_source).map(|i| (b, i)));
             Some(prepared.map(|(b, initrd)| (b, initrd, settings.clone())))
         }
         _ => None,
     };
-    let mut notes = Vec::new();
-    let (mut rivet, mut theirs) = (Vec::new(), Vec::new());
+    // Rivet's Rust server, Rivet's C server, Linux's C server (the same source).
+    let mut figures: [Vec<WrkFigures>; 3] = Default::default();
+    let accel = || options.accel.clone();
     for run in 0..options.runs.min(3) {
         eprintln!("[bench]   run {}", run + 1);
         match serve_and_measure(
             ws,
             machine,
-            &built.image,
+            &rust.image,
             "",
             &[],
             "http-hello: listening on",
-            options.accel.clone(),
+            accel(),
         ) {
-            Ok(f) => rivet.push(f),
-            Err(e) => notes.push(format!("Rivet: {}", first_line(&e))),
+            Ok(f) => figures[0].push(f),
+            Err(e) => notes.push(format!("Rivet (Rust): {}", first_line(&e))),
+        }
+        if let Some(c) = &c {
+            match serve_and_measure(ws, machine, &c.image, "", &[], baseline::HTTPD_MARKER, accel())
+            {
+                Ok(f) => figures[1].push(f),
+                Err(e) => notes.push(format!("Rivet (C): {}", first_line(&e))),
+            }
         }
         if let Some(Ok((baseline, initrd, settings))) = &linux {
             let extra = vec!["-initrd".to_owned(), initrd.display().to_string()];
+            let cmdline = baseline::Baseline::cmdline(settings);
             match serve_and_measure(
                 ws,
                 machine,
                 &baseline.kernel,
-                &baseline::Baseline::cmdline(settings),
+                &cmdline,
                 &extra,
                 baseline::HTTPD_MARKER,
-                options.accel.clone(),
+                accel(),
             ) {
-                Ok(f) => theirs.push(f),
-                Err(e) => notes.push(format!("Linux: {}", first_line(&e))),
+                Ok(f) => figures[2].push(f),
+                Err(e) => notes.push(format!("Linux (C): {}", first_line(&e))),
             }
         }
     }
     if let Some(Err(e)) = &linux {
         notes.push(format!("Linux baseline: {}", first_line(&e.to_string())));
     }
-    let pick = |figures: &[WrkFigures], f: fn(&WrkFigures) -> f64| {
-        median(&figures.iter().map(f).collect::<Vec<_>>())
+    let pick = |set: &[WrkFigures], f: fn(&WrkFigures) -> f64| {
+        median(&set.iter().map(f).collect::<Vec<_>>())
     };
     let row = |label: &str, f: fn(&WrkFigures) -> f64, unit: &str| {
-        let (r, l) = (pick(&rivet, f), pick(&theirs, f));
+        let [rust, c, linux] = [0, 1, 2].map(|i| pick(&figures[i], f));
         let show = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.2} {unit}"));
-        let ratio = match (r, l) {
-            (Some(r), Some(l)) if l > 0.0 => format!("{:.2}×", r / l),
+        let ratio = |a: Option<f64>| match (a, linux) {
+            (Some(a), Some(l)) if l > 0.0 => format!("{:.2}×", a / l),
             _ => "—".to_owned(),
         };
-        format!("  {label:<28} {:>16} {:>16} {:>10}\n", show(r), show(l), ratio)
+        format!(
+            "  {label:<22} {:>15} {:>15} {:>15} {:>9} {:>9}\n",
+            show(rust),
+            show(c),
+            show(linux),
+            ratio(rust),
+            ratio(c)
+        )
     };
     let mut text = format!(
         "\n{} on {} (wrk: {CONNECTIONS} connections, {} s, medians of {} runs)\n",
         machine.triple,
         machine.name,
         MEASURE.as_secs(),
-        rivet.len()
+        figures[0].len()
     );
-    text += &format!("  {:<28} {:>16} {:>16} {:>10}\n", "", "Rivet", "Linux", "Rivet/Linux");
+    text += &format!(
+        "  {:<22} {:>15} {:>15} {:>15} {:>9} {:>9}\n",
+        "", "Rivet (Rust)", "Rivet (C)", "Linux (C)", "Rust/Lx", "C/Lx"
+    );
     text += &row("requests per second", |f| f.requests_per_sec, "req/s");
     text += &row("latency p50", |f| f.p50_ms, "ms");
     text += &row("latency p99", |f| f.p99_ms, "ms");
-    text += &format!("  {:<28} {:>16}\n", "http-hello image", format!("{} KiB", size / 1024));
+    text += &format!("  {:<22} {:>15}\n", "http-hello image", format!("{} KiB", size / 1024));
+    if let Some(c) = &c {
+        let c_size = std::fs::metadata(&c.image).map(|m| m.len()).unwrap_or(0);
+        text += &format!("  {:<22} {:>15}\n", "C server image", format!("{} KiB", c_size / 1024));
+    }
     for note in notes {
         text += &format!("  note: {note}\n");
     }
@@ -378,12 +388,5 @@ mod tests {
         assert_eq!(duration_ms("1.50m"), Some(90_000.0));
         assert_eq!(duration_ms("3.0h"), None);
         assert_eq!(wrk_requests(output), Some(12345));
-    }
-
-    #[test]
-    fn the_baseline_page_is_612_bytes() {
-        let page = baseline_page();
-        assert_eq!(page.len(), 612);
-        assert!(page.ends_with(b"</html>\n"));
     }
 }
