@@ -169,6 +169,23 @@ fn c_compiler(deb_arch: &str) -> Option<&'static str> {
     }
 }
 
+/// Builds the C program `source` as a static Linux binary `binary` for the baseline's
+/// architecture (`-O2 -static -pthread`).
+pub fn compile_static(linux: &LinuxBaseline, source: &Path, binary: &Path) -> Result<(), Error> {
+    let compiler = c_compiler(&linux.deb_arch)
+        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", linux.deb_arch)))?;
+    let status = std::process::Command::new(compiler)
+        .args(["-O2", "-static", "-pthread", "-o"])
+        .arg(binary)
+        .arg(source)
+        .status()
+        .map_err(|e| Error::Tool(format!("{compiler}: {e} (ci/setup.sh installs it)")))?;
+    if !status.success() {
+        return Err(Error::Tool(format!("{compiler} failed on {}", source.display())));
+    }
+    Ok(())
+}
+
 /// An initramfs like `baseline`'s (whose busybox it reuses) whose `/init` runs the thread
 /// benchmark before the marker. Built once per source change, next to the baseline's own.
 pub fn thread_bench_initrd(linux: &LinuxBaseline, baseline: &Baseline) -> Result<PathBuf, Error> {
@@ -180,19 +197,9 @@ pub fn thread_bench_initrd(linux: &LinuxBaseline, baseline: &Baseline) -> Result
     if fresh && initrd.is_file() {
         return Ok(initrd);
     }
-    let compiler = c_compiler(&linux.deb_arch)
-        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", linux.deb_arch)))?;
     std::fs::write(&source, THREAD_BENCH_SOURCE)
         .map_err(|e| Error::Tool(format!("{}: {e}", source.display())))?;
-    let status = std::process::Command::new(compiler)
-        .args(["-O2", "-static", "-pthread", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .map_err(|e| Error::Tool(format!("{compiler}: {e} (ci/setup.sh installs it)")))?;
-    if !status.success() {
-        return Err(Error::Tool(format!("{compiler} failed on {}", source.display())));
-    }
+    compile_static(linux, &source, &binary)?;
     let busybox_path = dir.join("root/bin/busybox");
     let busybox = std::fs::read(&busybox_path)
         .map_err(|e| Error::Tool(format!("{}: {e}", busybox_path.display())))?;
@@ -247,18 +254,8 @@ pub fn httpd_initrd(
     let read = |path: &Path| {
         std::fs::read(path).map_err(|e| Error::Tool(format!("{}: {e}", path.display())))
     };
-    let compiler = c_compiler(&linux.deb_arch)
-        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", linux.deb_arch)))?;
     let binary = dir.join("http-server");
-    let status = std::process::Command::new(compiler)
-        .args(["-O2", "-static", "-o"])
-        .arg(&binary)
-        .arg(server)
-        .status()
-        .map_err(|e| Error::Tool(format!("{compiler}: {e} (ci/setup.sh installs it)")))?;
-    if !status.success() {
-        return Err(Error::Tool(format!("{compiler} failed on {}", server.display())));
-    }
+    compile_static(linux, server, &binary)?;
     let busybox = read(&dir.join("root/bin/busybox"))?;
     let modules_root = std::fs::read_dir(dir.join("root/lib/modules"))
         .ok()

@@ -25,16 +25,6 @@ const SOURCE: &str = include_str!("../../examples/c/libc-bench.c");
 /// The line after the figures.
 const DONE: &str = "bench: libc done";
 
-/// The gcc that builds static Linux programs for a Debian architecture.
-fn linux_compiler(deb_arch: &str) -> Option<&'static str> {
-    match (deb_arch, std::env::consts::ARCH) {
-        ("amd64", "x86_64") | ("arm64", "aarch64") => Some("gcc"),
-        ("arm64", _) => Some("aarch64-linux-gnu-gcc"),
-        ("amd64", _) => Some("x86_64-linux-gnu-gcc"),
-        _ => None,
-    }
-}
-
 /// An initramfs whose `/init` runs libc-bench, then prints the baseline's marker.
 fn linux_initrd(settings: &LinuxBaseline, linux: &Baseline) -> Result<PathBuf, Error> {
     let dir = linux.initrd.parent().map(PathBuf::from).unwrap_or_default();
@@ -45,19 +35,9 @@ fn linux_initrd(settings: &LinuxBaseline, linux: &Baseline) -> Result<PathBuf, E
     if fresh && initrd.is_file() {
         return Ok(initrd);
     }
-    let compiler = linux_compiler(&settings.deb_arch)
-        .ok_or_else(|| Error::Tool(format!("no C compiler known for {}", settings.deb_arch)))?;
     std::fs::write(&source, SOURCE)
         .map_err(|e| Error::Tool(format!("{}: {e}", source.display())))?;
-    let status = std::process::Command::new(compiler)
-        .args(["-O2", "-static", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .map_err(|e| Error::Tool(format!("{compiler}: {e}")))?;
-    if !status.success() {
-        return Err(Error::Tool(format!("{compiler} failed on {}", source.display())));
-    }
+    crate::baseline::compile_static(settings, &source, &binary)?;
     let read = |path: &PathBuf| {
         std::fs::read(path).map_err(|e| Error::Tool(format!("{}: {e}", path.display())))
     };

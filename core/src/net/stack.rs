@@ -228,6 +228,14 @@ mod tests {
         vec![0; bytes]
     }
 
+    /// A TCP socket with `bytes` of buffer each way, added to `stack`.
+    fn tcp_socket(stack: &mut Stack<Wire>, bytes: usize) -> SocketHandle {
+        stack.sockets().add(tcp::Socket::new(
+            tcp::SocketBuffer::new(buffer(bytes)),
+            tcp::SocketBuffer::new(buffer(bytes)),
+        ))
+    }
+
     type Queue = Rc<RefCell<VecDeque<Vec<u8>>>>;
 
     /// One end of an in-memory Ethernet cable.
@@ -360,15 +368,9 @@ mod tests {
     fn tcp_connects_and_carries_data_both_ways() {
         let (mut a, mut b) = pair();
         let mut clock = 0;
-        let server = b.sockets().add(tcp::Socket::new(
-            tcp::SocketBuffer::new(buffer(4096)),
-            tcp::SocketBuffer::new(buffer(4096)),
-        ));
+        let server = tcp_socket(&mut b, 4096);
         b.sockets().get_mut::<tcp::Socket>(server).listen(80).unwrap();
-        let client = a.sockets().add(tcp::Socket::new(
-            tcp::SocketBuffer::new(buffer(4096)),
-            tcp::SocketBuffer::new(buffer(4096)),
-        ));
+        let client = tcp_socket(&mut a, 4096);
         let (cx, sockets) = a.context_and_sockets();
         let remote = IpEndpoint::new(IpAddress::v4(10, 0, 0, 2), 80);
         sockets.get_mut::<tcp::Socket>(client).connect(cx, remote, 49152).unwrap();
@@ -452,15 +454,9 @@ mod tests {
         settle(&mut a, &mut b, &mut clock);
         assert!(b.device.incoming.borrow().is_empty());
         // Still answers: a TCP handshake completes afterwards.
-        let server = b.sockets().add(tcp::Socket::new(
-            tcp::SocketBuffer::new(buffer(1024)),
-            tcp::SocketBuffer::new(buffer(1024)),
-        ));
+        let server = tcp_socket(&mut b, 1024);
         b.sockets().get_mut::<tcp::Socket>(server).listen(80).unwrap();
-        let client = a.sockets().add(tcp::Socket::new(
-            tcp::SocketBuffer::new(buffer(1024)),
-            tcp::SocketBuffer::new(buffer(1024)),
-        ));
+        let client = tcp_socket(&mut a, 1024);
         let (cx, sockets) = a.context_and_sockets();
         let remote = IpEndpoint::new(IpAddress::v4(10, 0, 0, 2), 80);
         sockets.get_mut::<tcp::Socket>(client).connect(cx, remote, 49153).unwrap();

@@ -91,6 +91,26 @@ struct Socket {
     open: OnceLock<Open>,
 }
 
+impl Socket {
+    /// A socket that is nothing yet (or, with `open`, already a connection).
+    fn new(datagram: bool, nonblocking: bool, port: u16, open: Option<Open>) -> Self {
+        let socket = Socket {
+            datagram,
+            nonblocking: AtomicBool::new(nonblocking),
+            port: AtomicU16::new(port),
+            peer: Mutex::new(None),
+            receive_timeout: AtomicU64::new(0),
+            send_timeout: AtomicU64::new(0),
+            nodelay: AtomicBool::new(false),
+            open: OnceLock::new(),
+        };
+        if let Some(open) = open {
+            let _ = socket.open.set(open);
+        }
+        socket
+    }
+}
+
 static TABLE: Mutex<Vec<Option<Arc<Socket>>>> = Mutex::new(Vec::new());
 
 fn table() -> rivet::sync::MutexGuard<'static, Vec<Option<Arc<Socket>>>> {
@@ -196,17 +216,7 @@ pub extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
         SOCK_STREAM | SOCK_DGRAM => return fail(EPROTONOSUPPORT),
         _ => return fail(EPROTONOSUPPORT),
     };
-    let socket = Socket {
-        datagram,
-        nonblocking: AtomicBool::new(kind & SOCK_NONBLOCK != 0),
-        port: AtomicU16::new(0),
-        peer: Mutex::new(None),
-        receive_timeout: AtomicU64::new(0),
-        send_timeout: AtomicU64::new(0),
-        nodelay: AtomicBool::new(false),
-        open: OnceLock::new(),
-    };
-    install(socket)
+    install(Socket::new(datagram, kind & SOCK_NONBLOCK != 0, 0, None))
 }
 
 /// Puts a socket in the first free slot; its descriptor, or EMFILE.
@@ -324,17 +334,8 @@ pub unsafe extern "C" fn accept4(
         Ok(accepted) => accepted,
         Err(e) => return fail(errno_of(&e)),
     };
-    let accepted = Socket {
-        datagram: false,
-        nonblocking: AtomicBool::new(flags & SOCK_NONBLOCK != 0),
-        port: AtomicU16::new(socket.port.load(Ordering::Relaxed)),
-        peer: Mutex::new(None),
-        receive_timeout: AtomicU64::new(0),
-        send_timeout: AtomicU64::new(0),
-        nodelay: AtomicBool::new(false),
-        open: OnceLock::new(),
-    };
-    let _ = accepted.open.set(Open::Stream(stream));
+    let port = socket.port.load(Ordering::Relaxed);
+    let accepted = Socket::new(false, flags & SOCK_NONBLOCK != 0, port, Some(Open::Stream(stream)));
     let new_fd = install(accepted);
     if new_fd >= 0 {
         // SAFETY: the caller's contract.
