@@ -2,6 +2,7 @@
  * Rivet image. Each failed check prints a FAIL line; the last line says how many ran and failed,
  * and the exit status is 0 only when every check passed. Built with rivet-cc (see
  * libc-shim/bin/rivet-cc); `cargo xtask run --example c/libc-test` boots it. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -168,7 +169,17 @@ static void test_errno_unistd(void)
     CHECK(getpid() == 1);
     CHECK(sysconf(_SC_PAGESIZE) == 4096 && sysconf(_SC_NPROCESSORS_ONLN) >= 1);
     CHECK(open("/etc/passwd", O_RDONLY) == -1 && errno == ENOENT);
-    CHECK(socket(AF_INET, SOCK_STREAM, 0) == -1 && errno == ENOSYS);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(s >= 3);
+    CHECK(fcntl(s, F_SETFL, fcntl(s, F_GETFL, 0) | O_NONBLOCK) == 0);
+    CHECK((fcntl(s, F_GETFL, 0) & O_NONBLOCK) != 0);
+    CHECK(close(s) == 0);
+    CHECK(close(s) == -1 && errno == EBADF);
+    struct in_addr address;
+    char text[INET_ADDRSTRLEN];
+    CHECK(inet_pton(AF_INET, "10.0.2.15", &address) == 1 && address.s_addr == htonl(0x0a00020f));
+    CHECK(inet_ntop(AF_INET, &address, text, sizeof text) && strcmp(text, "10.0.2.15") == 0);
+    CHECK(inet_pton(AF_INET, "10.0.2.300", &address) == 0);
     CHECK(usleep(1000) == 0 && sleep(0) == 0);
     CHECK(sched_yield() == 0);
 }

@@ -139,6 +139,21 @@ pub fn enable(route: &Route) -> Result<(), Error> {
     controller()?.enable(route.irq).map_err(Error::Controller)
 }
 
+/// Masks interrupt `irq` at the controller (from its own handler: a level-triggered line whose
+/// device is quieted later, outside interrupt context); [`unmask`] undoes it.
+pub(crate) fn mask(irq: Irq) {
+    if let Ok(controller) = controller() {
+        let _ = controller.disable(irq);
+    }
+}
+
+/// Unmasks interrupt `irq` masked with [`mask`].
+pub(crate) fn unmask(irq: Irq) {
+    if let Ok(controller) = controller() {
+        let _ = controller.enable(irq);
+    }
+}
+
 fn controller() -> Result<&'static dyn rivet_core::interrupt::InterruptController, Error> {
     router()?;
     rivet_core::interrupt::controller().map_err(Error::Controller)

@@ -50,9 +50,9 @@ pub(crate) struct Net {
     polled: AtomicBool,
     /// How the card's interrupt is acknowledged.
     ack: Acknowledge,
-    /// The handler masked the card's line ([`Acknowledge::MaskLine`]): the thread `net`
-    /// acknowledges the card and unmasks it.
-    line_masked: AtomicBool,
+    /// The interrupt the handler masked ([`Acknowledge::MaskLine`]; `u32::MAX`: none): the
+    /// thread `net` acknowledges the card and unmasks it.
+    masked: AtomicU32,
 }
 
 /// How the card's level-triggered interrupt is quieted.
@@ -61,7 +61,7 @@ pub(crate) enum Acknowledge {
     Mmio(rivet_virtio_net::InterruptAck),
     /// PCI: the card's ISR is in a BAR the driver owns, so the handler masks the line and the
     /// thread `net` reads the ISR (which clears it) under the lock, then unmasks the line.
-    MaskLine(Once<crate::interrupt::Route>),
+    MaskLine,
 }
 
 /// What the lock protects: the stack and the bookkeeping of Rivet's socket types.
@@ -107,7 +107,7 @@ pub(crate) fn install(stack: Stack<Device>, ack: Acknowledge, tcp_buffer: usize)
         has_address: AtomicBool::new(false),
         polled: AtomicBool::new(false),
         ack,
-        line_masked: AtomicBool::new(false),
+        masked: AtomicU32::new(u32::MAX),
     });
     net
 }
@@ -143,26 +143,17 @@ pub(crate) fn waker() -> Waker {
 
 impl Net {
     /// Called by the card's interrupt handler: wake the thread `net`.
-    pub(super) fn interrupt(&self) {
+    pub(super) fn interrupt(&self, irq: crate::interrupt::Irq) {
         match &self.ack {
             Acknowledge::Mmio(ack) => {
                 ack.acknowledge();
             }
-            Acknowledge::MaskLine(route) => {
-                if let Some(route) = route.get() {
-                    let _ = crate::interrupt::disable(route);
-                    self.line_masked.store(true, Ordering::Release);
-                }
+            Acknowledge::MaskLine => {
+                crate::interrupt::mask(irq);
+                self.masked.store(irq.0, Ordering::Release);
             }
         }
         self.kick();
-    }
-
-    /// Records where the card's line was routed (for [`Acknowledge::MaskLine`]).
-    pub(super) fn set_route(&self, route: crate::interrupt::Route) {
-        if let Acknowledge::MaskLine(slot) = &self.ack {
-            slot.call_once(|| route);
-        }
     }
 
     /// Starts the thread `net` (once the interrupt is routed: its first poll sends the first
@@ -200,14 +191,11 @@ impl Net {
             let seen = self.events.load(Ordering::Acquire);
             let delay = {
                 let mut state = self.lock();
-                if self.line_masked.swap(false, Ordering::AcqRel) {
+                let masked = self.masked.swap(u32::MAX, Ordering::AcqRel);
+                if masked != u32::MAX {
                     // Quiet the card first: what arrives after this raises the line again.
                     state.stack.device().ack_interrupt();
-                    if let Acknowledge::MaskLine(route) = &self.ack {
-                        if let Some(route) = route.get() {
-                            let _ = crate::interrupt::enable(route);
-                        }
-                    }
+                    crate::interrupt::unmask(crate::interrupt::Irq(masked));
                 }
                 state.poll(self)
             };

@@ -131,10 +131,7 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
         crate::interrupt::set_gsi_handler(irq, found.trigger.0, found.trigger.1, on_interrupt)
     });
     let interrupt = match routed {
-        Some(Ok(route)) => {
-            net.set_route(route);
-            alloc::format!("interrupt-driven, line {}", route.gsi)
-        }
+        Some(Ok(route)) => alloc::format!("interrupt-driven, line {}", route.gsi),
         Some(Err(e)) => alloc::format!("polled: line {}: {e}", found.irq.unwrap_or(0)),
         None if found.irq.is_some() => alloc::string::String::from("polled: rivet.net.poll"),
         None => alloc::string::String::from("polled: no interrupt line"),
@@ -198,7 +195,7 @@ fn find_card() -> Option<Found> {
                 place,
                 irq: card.irq,
                 trigger: (crate::interrupt::Trigger::Level, crate::interrupt::Polarity::Low),
-                ack: Acknowledge::MaskLine(spin::Once::new()),
+                ack: Acknowledge::MaskLine,
             }),
             Err(e) => {
                 log::error!("net: the virtio-net card at {place} failed to open: {e}");
@@ -238,9 +235,9 @@ pub(crate) fn add_pci_card(card: PciCard) {
 /// TCP receive and transmit buffers of each socket, when `rivet.net.buffer=` does not say.
 const DEFAULT_TCP_BUFFER: usize = 32 * 1024;
 
-fn on_interrupt(_: rivet_core::interrupt::Irq) {
+fn on_interrupt(irq: rivet_core::interrupt::Irq) {
     if let Ok(net) = interface::net() {
-        net.interrupt();
+        net.interrupt(irq);
     }
 }
 
