@@ -37,13 +37,7 @@ const MAX_HEAD: usize = 8 * 1024;
 const CONNECTION_STACK: usize = 32 * 1024;
 
 fn main() {
-    let port = match rivet::env::args().nth(1) {
-        None => 80,
-        Some(port) => port.parse().unwrap_or_else(|_| {
-            rivet::eprintln!("http-hello: {port}: not a port number");
-            rivet::process::exit(2)
-        }),
-    };
+    let port = rivet_examples::port_argument("http-hello", 80);
     let listener = TcpListener::bind(("0.0.0.0", port)).unwrap_or_else(|e| {
         rivet::eprintln!("http-hello: cannot listen on port {port}: {e}");
         rivet::process::exit(1)

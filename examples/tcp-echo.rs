@@ -11,12 +11,7 @@ use rivet::thread;
 rivet::main!(main);
 
 fn main() {
-    let port = rivet::env::args().nth(1).map_or(7, |p| {
-        p.parse().unwrap_or_else(|_| {
-            rivet::eprintln!("tcp-echo: {p}: not a port number");
-            rivet::process::exit(2)
-        })
-    });
+    let port = rivet_examples::port_argument("tcp-echo", 7);
     let listener = TcpListener::bind(("0.0.0.0", port)).unwrap_or_else(|e| {
         rivet::eprintln!("tcp-echo: cannot listen on port {port}: {e}");
         rivet::process::exit(1)

@@ -9,12 +9,7 @@ use rivet::net::UdpSocket;
 rivet::main!(main);
 
 fn main() {
-    let port = rivet::env::args().nth(1).map_or(7, |p| {
-        p.parse().unwrap_or_else(|_| {
-            rivet::eprintln!("udp-echo: {p}: not a port number");
-            rivet::process::exit(2)
-        })
-    });
+    let port = rivet_examples::port_argument("udp-echo", 7);
     let socket = UdpSocket::bind(("0.0.0.0", port)).unwrap_or_else(|e| {
         rivet::eprintln!("udp-echo: cannot bind port {port}: {e}");
         rivet::process::exit(1)
