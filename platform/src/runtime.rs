@@ -65,18 +65,12 @@ pub(crate) fn start(mut handoff: Handoff) -> ! {
 
     let command_line = match CommandLine::parse(handoff.command_line) {
         Ok(c) => c,
-        Err(e) => {
-            rivet_core::console::print(format_args!("rivet: {e}\n"));
-            rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT);
-        }
+        Err(e) => bad_boot_input(format_args!("{e}")),
     };
     let level = match command_line.param("rivet.log").map(rivet_core::logger::parse_level) {
         None => log::LevelFilter::Info,
         Some(Ok(level)) => level,
-        Some(Err(e)) => {
-            rivet_core::console::print(format_args!("rivet: rivet.log: {e}\n"));
-            rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT);
-        }
+        Some(Err(e)) => bad_boot_input(format_args!("rivet.log: {e}")),
     };
     rivet_core::logger::init(level);
 
@@ -184,7 +178,15 @@ extern "C" fn secondary_entry(index: usize) -> ! {
 }
 
 /// A numeric kernel parameter, or `default`; out of `range` or unreadable is bad boot input.
-fn number_param(
+/// Reports bad boot input (`rivet: MESSAGE`) and ends the run with exit code 103.
+pub(crate) fn bad_boot_input(message: core::fmt::Arguments<'_>) -> ! {
+    rivet_core::console::print(format_args!("rivet: {message}\n"));
+    rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT)
+}
+
+/// Kernel parameter `name` as a number in `range` (`default` when absent); anything else is bad
+/// boot input.
+pub(crate) fn number_param(
     command_line: &CommandLine,
     name: &str,
     default: u64,
@@ -196,13 +198,10 @@ fn number_param(
 fn parse_param(name: &str, value: &str, range: core::ops::RangeInclusive<u64>) -> u64 {
     match value.parse::<u64>() {
         Ok(n) if range.contains(&n) => n,
-        _ => {
-            rivet_core::console::print(format_args!(
-                "rivet: {name}={value}: expected a number from {} to {}\n",
-                range.start(),
-                range.end()
-            ));
-            rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT)
-        }
+        _ => bad_boot_input(format_args!(
+            "{name}={value}: expected a number from {} to {}",
+            range.start(),
+            range.end()
+        )),
     }
 }

@@ -11,6 +11,7 @@
 //! has netfront instead.)
 
 use super::interface::{self, Acknowledge};
+use crate::runtime::{bad_boot_input, number_param};
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use core::ptr::NonNull;
 use rivet_core::cmdline::CommandLine;
@@ -102,14 +103,9 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
         command_line.param("gw"),
         command_line.param("dns"),
     )
-    .unwrap_or_else(|e| bad_input(format_args!("{e}")));
-    let tcp_buffer = match command_line.param("rivet.net.buffer") {
-        None => DEFAULT_TCP_BUFFER,
-        Some(kib) => match kib.parse::<usize>() {
-            Ok(kib) if (1..=4096).contains(&kib) => kib * 1024,
-            _ => bad_input(format_args!("rivet.net.buffer=: not 1 to 4096 (KiB)")),
-        },
-    };
+    .unwrap_or_else(|e| bad_boot_input(format_args!("{e}")));
+    let kib = number_param(command_line, "rivet.net.buffer", DEFAULT_TCP_BUFFER_KIB, 1..=4096);
+    let tcp_buffer = kib as usize * 1024;
     let Some(found) = find_card() else { return };
     let card = match VirtioNet::new(found.transport) {
         Ok(card) => card,
@@ -122,7 +118,7 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
     let seed = rivet_core::time::clock().ticks()
         ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
     let stack = Stack::new(card, &config, interface::now(), seed)
-        .unwrap_or_else(|e| bad_input(format_args!("{e}")));
+        .unwrap_or_else(|e| bad_boot_input(format_args!("{e}")));
     // The interface first: the handler, once routed, needs it to acknowledge the line.
     let net = interface::install(stack, found.ack, tcp_buffer);
     // `rivet.net.poll`: no interrupt, the thread polls (to rule the interrupt path out).
@@ -232,16 +228,11 @@ pub(crate) fn add_pci_card(card: PciCard) {
     }
 }
 
-/// TCP receive and transmit buffers of each socket, when `rivet.net.buffer=` does not say.
-const DEFAULT_TCP_BUFFER: usize = 32 * 1024;
+/// KiB of TCP receive and transmit buffer per socket, when `rivet.net.buffer=` does not say.
+const DEFAULT_TCP_BUFFER_KIB: u64 = 32;
 
 fn on_interrupt(irq: rivet_core::interrupt::Irq) {
     if let Ok(net) = interface::net() {
         net.interrupt(irq);
     }
-}
-
-fn bad_input(message: core::fmt::Arguments<'_>) -> ! {
-    rivet_core::console::print(format_args!("rivet: {message}\n"));
-    rivet_core::exit::exit(rivet_core::exit::BAD_BOOT_INPUT)
 }
