@@ -595,3 +595,139 @@ pub fn prepare(
     values.insert("dom0:initrd".to_owned(), path.display().to_string());
     Ok(values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_needed_libraries_like_readelf() {
+        let Ok(data) = std::fs::read("/bin/sh") else {
+            return;
+        };
+        let deps = elf_deps(&data).unwrap().expect("an ELF file");
+        assert!(deps.interp.as_deref().is_some_and(|i| i.contains("ld-linux")), "{deps:?}");
+        assert!(deps.needed.iter().any(|n| n == "libc.so.6"), "{deps:?}");
+        // When binutils is installed, the same list as `readelf -d`.
+        if let Ok(out) = std::process::Command::new("readelf").args(["-d", "/bin/sh"]).output() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let listed: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("(NEEDED)"))
+                .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+                .collect();
+            assert_eq!(deps.needed, listed);
+        }
+        assert_eq!(elf_deps(b"#!/bin/sh\n").unwrap(), None);
+        assert!(elf_deps(b"\x7fELF\x01\x01").is_err(), "32-bit");
+        assert!(elf_deps(b"\x7fELF\x02\x01\x01").is_err(), "truncated");
+    }
+
+    #[test]
+    fn libraries_come_from_packages_before_the_host() {
+        let Ok(sh) = std::fs::read("/bin/sh") else {
+            return;
+        };
+        let deps = elf_deps(&sh).unwrap().unwrap();
+        let dir = std::env::temp_dir().join(format!("rivet-dom0-libs-{}", std::process::id()));
+        let (package, host) = (dir.join("package"), dir.join("host"));
+        std::fs::create_dir_all(&package).unwrap();
+        std::fs::create_dir_all(&host).unwrap();
+        // Every library /bin/sh needs is a script on the "host"; libc is also in the "package".
+        for name in &deps.needed {
+            std::fs::write(host.join(name), b"host").unwrap();
+        }
+        std::fs::write(package.join("libc.so.6"), b"package").unwrap();
+        let loader = dir.join("root").join(deps.interp.as_deref().unwrap().trim_start_matches('/'));
+        std::fs::create_dir_all(loader.parent().unwrap()).unwrap();
+        std::fs::write(&loader, b"loader").unwrap();
+        let mut files = FileSet::new();
+        files.insert("bin/sh".into(), PathBuf::from("/bin/sh"));
+        let read = |p: &Path| std::fs::read(p).map_err(|e| e.to_string());
+        let dirs = [package.clone(), host.clone()];
+        add_libraries(&mut files, &[dir.join("root")], &dirs, "lib/x", &read).unwrap();
+        assert_eq!(files["lib/x/libc.so.6"], package.join("libc.so.6"));
+        for name in &deps.needed {
+            assert!(files.contains_key(&format!("lib/x/{name}")), "{name}: {files:?}");
+        }
+        assert_eq!(files[deps.interp.as_deref().unwrap().trim_start_matches('/')], loader);
+        // A library found nowhere is an error naming it.
+        std::fs::remove_file(host.join("libc.so.6")).unwrap();
+        std::fs::remove_file(package.join("libc.so.6")).unwrap();
+        let mut files = FileSet::new();
+        files.insert("bin/sh".into(), PathBuf::from("/bin/sh"));
+        let err = add_libraries(&mut files, &[dir.join("root")], &dirs, "lib/x", &read);
+        assert!(err.unwrap_err().contains("needs libc.so.6"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn module_dependencies_come_first() {
+        let modinfo = b"\x7fELF...\0license=GPL\0depends=xen-privcmd,other\0name=xenfs\0";
+        assert_eq!(modinfo_depends(modinfo), ["xen-privcmd", "other"]);
+        assert!(modinfo_depends(b"\0depends=\0name=x\0").is_empty());
+        assert!(modinfo_depends(b"nothing").is_empty());
+        let deps = |name: &str| -> Result<Vec<String>, String> {
+            Ok(match name {
+                "xenfs" => vec!["xen-privcmd".into()],
+                "a" => vec!["b".into()],
+                "b" => vec!["a".into()],
+                _ => vec![],
+            })
+        };
+        assert_eq!(
+            load_order(&["xen-evtchn", "xenfs", "xen_privcmd"], &deps).unwrap(),
+            ["xen-evtchn", "xen-privcmd", "xenfs"]
+        );
+        assert!(load_order(&["a"], &deps).unwrap_err().contains("cycle"));
+    }
+
+    #[test]
+    fn init_script_runs_the_domain_and_reports_its_code() {
+        let script = init_script(&["xen-evtchn".into(), "xenfs".into()], &["xen-netback".into()]);
+        assert!(script.starts_with("#!/bin/busybox sh\n"));
+        assert!(script.contains("\ninsmod /lib/modules/xen-evtchn.ko || fail"));
+        assert!(script.contains("\n    insmod /lib/modules/xen-netback.ko || fail"));
+        let order = ["xenstored", "xen-init-dom0", "xenconsoled", "xl create", "xl console"];
+        let at: Vec<usize> = order.iter().map(|s| script.find(s).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} in order");
+        assert!(script.contains("xenstore-read /local/domain/$id/data/rivet-exit-code"));
+        assert!(script.contains("seek=244"));
+        assert!(script.contains("reboot -f"));
+        assert!(script.contains(&format!("exit_qemu {HARNESS_FAILURE}")));
+    }
+
+    #[test]
+    fn the_run_archive_carries_image_and_config() {
+        let text = "name = \"xen-domu\"\ntriple = \"x86_64-unknown-none\"\nqemu = \"q\"\nimage = \"elf\"\nexit = \"isa-debug-exit\"\nmemory = \"1G\"\nsmp = 1\nargs = [\"-initrd\", \"{dom0:initrd}\"]\n[dom0]\ndeb_arch = \"amd64\"\nmemory = 64\n[accel.tcg]\n[test]\nplatform = \"p\"\n";
+        let machine = Machine::parse("xen-domu", text).unwrap();
+        let launch = LaunchSettings {
+            image: "/i.elf".into(),
+            cmdline: "-- a 'b c'".into(),
+            memory: None,
+            smp: Some(2),
+            accel: None,
+            net: None,
+        };
+        let config = domu_config(&machine, machine.dom0.as_ref().unwrap(), &launch);
+        let rendered = config.render();
+        for line in [
+            "name = \"rivet\"",
+            "type = \"pv\"",
+            "kernel = \"/rivet/kernel\"",
+            "cmdline = \"-- a 'b c'\"",
+            "memory = 64",
+            "vcpus = 2",
+            "on_poweroff = \"preserve\"",
+            "on_reboot = \"preserve\"",
+            "on_crash = \"preserve\"",
+        ] {
+            assert!(rendered.lines().any(|l| l == line), "{line} in\n{rendered}");
+        }
+        let archive = run_archive(b"\x7fELFimage", &config);
+        let text = String::from_utf8_lossy(&archive);
+        assert!(text.starts_with("070701") && archive.len().is_multiple_of(512));
+        assert!(text.contains("rivet/kernel\0") && text.contains("\x7fELFimage"));
+        assert!(text.contains("rivet/domu.cfg\0") && text.contains("vcpus = 2"));
+    }
+}

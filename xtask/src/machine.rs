@@ -787,7 +787,40 @@ mod tests {
         assert_eq!(strip_escapes("a\x1b[0mb\x1b"), "ab\x1b");
         let plain = Machine::parse("p", SAMPLE).unwrap();
         assert_eq!(plain.test.skip_reason("hello"), None);
+        // `only`: every scenario it does not list is skipped with `only_reason`; `skip` wins.
+        let subset = SAMPLE.replace(
+            "skip = { null-deref = \"CR2 reads 0 under nested virtualisation\" }",
+            "skip = { panic = \"no\" }\nonly = [\"hello\", \"panic\", \"not-yet-written\"]\nonly_reason = \"slow\"\ntimeout = 120",
+        );
+        let m = Machine::parse("m", &subset).unwrap();
+        assert_eq!(m.test.skip_reason("hello"), None);
+        assert_eq!(m.test.skip_reason("panic"), Some("no"));
+        assert_eq!(m.test.skip_reason("threads"), Some("slow"));
+        assert_eq!(m.test.timeout, Some(120.0));
+        let no_reason = subset.replace("only_reason = \"slow\"", "");
+        assert!(Machine::parse("m", &no_reason).unwrap_err().contains("only_reason"));
         assert_eq!(plain.test.strip_prefix("DOM1: x"), "DOM1: x");
+    }
+
+    #[test]
+    fn dom0_placeholders() {
+        let text = SAMPLE.replace(
+            "\"-kernel\", \"{image}\"",
+            "\"-kernel\", \"/xen\", \"-initrd\", \"{dom0:kernel} quiet,{dom0:initrd|commas}\"",
+        );
+        // Without `[dom0]` the placeholders are unknown, and the image is never used.
+        assert!(Machine::parse("m", &text).is_err());
+        let text = text + "[dom0]\ndeb_arch = \"amd64\"\nmemory = 64\n";
+        let m = Machine::parse("m", &text).unwrap();
+        assert_eq!(m.dom0.as_ref().unwrap().memory, 64);
+        let mut files = BTreeMap::new();
+        files.insert("dom0:kernel".to_owned(), "/c/vmlinux".to_owned());
+        files.insert("dom0:initrd".to_owned(), "/run/a,b.cpio".to_owned());
+        let args = m.qemu_args(&launch(None), Path::new("/r"), Path::new("/t"), &files).unwrap();
+        let at = args.iter().position(|a| a == "-initrd").unwrap();
+        assert_eq!(args[at + 1], "/c/vmlinux quiet,/run/a,,b.cpio");
+        let unused = text.replace(",{dom0:initrd|commas}", "");
+        assert!(Machine::parse("m", &unused).unwrap_err().contains("{dom0:initrd}"));
     }
 
     #[test]
@@ -848,5 +881,6 @@ mod tests {
         assert_eq!(set.default_for("x86_64-unknown-none").unwrap().name, "microvm");
         assert_eq!(set.default_for("aarch64-unknown-none").unwrap().name, "virt");
         set.get("q35", None).unwrap();
+        assert!(set.get("xen-domu", None).unwrap().dom0.is_some());
     }
 }
