@@ -4,8 +4,11 @@
 //! page tables, on the image's boot stack. From there, in this order:
 //!
 //! 1. the console: `HYPERVISOR_console_io` (Xen's own console; dom0, or any domain on a debug
-//!    Xen — a domU of a release Xen needs the console ring, which comes with the domU work);
-//! 2. the exit path: `PHYSDEVOP_set_iopl` and a 32-bit write of the code to isa-debug-exit (port
+//!    Xen); a domU switches to its console ring (`console_ring.rs`) as soon as the start info is
+//!    read, and connects to xenstore (`xenstore.rs`), whose services `rivet::xen` offers;
+//! 2. the exit path — a domU leaves its exit code in xenstore (`data/rivet-exit-code`, for the
+//!    toolstack), drains its console ring and shuts down (poweroff for 0, crash otherwise); dom0:
+//!    `PHYSDEVOP_set_iopl` and a 32-bit write of the code to isa-debug-exit (port
 //!    0xf4, so QEMU exits with `(code << 1) | 1` exactly as on `microvm`), falling back to
 //!    `SCHEDOP_shutdown` where no such device ends the run: crash for a non-zero code, poweroff
 //!    for 0 — reboot for 0 in dom0, whose poweroff halts the machine (QEMU would not exit) while
@@ -36,7 +39,8 @@
 //! `memory.rs`); memory beyond 1 GiB is not used; a stack overflow cannot be reported: there is
 //! no IST under PV, so Xen cannot deliver the fault and crashes the domain ("Hardware Dom0
 //! crashed" on Xen's console; Xen then reboots, which `-no-reboot` turns into QEMU exiting 0).
-//! No console ring, xenstore or device event channels yet. If Xen refuses the callbacks or the
+//! No device event channels yet besides the timer and IPIs (the console and xenstore rings are
+//! polled). If Xen refuses the callbacks or the
 //! timer, the boot goes on without interrupts on one vCPU: threads switch cooperatively and
 //! `sleep` busy-waits on the TSC, as before events were wired.
 
