@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod evtchn;
+pub mod grant_table;
 pub mod pvclock;
 pub mod start_info;
 
