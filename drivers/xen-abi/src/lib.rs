@@ -29,6 +29,7 @@
 pub mod evtchn;
 pub mod grant_table;
 pub mod pvclock;
+pub mod ring;
 pub mod start_info;
 
 pub use start_info::{Bootstrap, StartInfoError};
