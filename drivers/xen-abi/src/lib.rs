@@ -28,6 +28,7 @@
 
 pub mod evtchn;
 pub mod grant_table;
+pub mod netif;
 pub mod pvclock;
 pub mod ring;
 pub mod start_info;
