@@ -30,7 +30,10 @@
 
 pub mod byte_ring;
 pub mod evtchn;
+pub mod grant_table;
+pub mod netif;
 pub mod pvclock;
+pub mod ring;
 pub mod start_info;
 pub mod xenstore;
 
