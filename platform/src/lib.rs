@@ -35,6 +35,7 @@ pub mod process;
 pub mod sync;
 pub mod thread;
 pub mod time;
+pub mod xen;
 
 mod heap;
 mod panic;

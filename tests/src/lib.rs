@@ -614,6 +614,27 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         anywhere: &[],
         net: None,
+    },    // Xen's services (issue #3): the domain's name from xenstore (the harness names it `rivet`),
+    // a transaction, a directory, a missing key, a watch, and a 200 ms sleep measured against
+    // Xen's clock. Only a domU started by a toolstack has xenstore.
+    Scenario {
+        name: "xen-store",
+        example: "xen-store",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &[
+            "xen: domain name rivet, id *",
+            "xen: data/greeting = \"hello from rivet\"; data holds *greeting*",
+            "xen: watch fired for *data/watched",
+            "xen: slept 200 ms: * us by the Xen clock, * us by the kernel's",
+            "xen-store ok",
+        ],
+        anywhere: &[],
+        net: None,
     },
 ];
 

@@ -16,7 +16,9 @@
 //! [`VcpuSetSingleshotTimer`], [`IretContext`] (the frame `HYPERVISOR_iret` pops) and
 //! [`VcpuGuestContext`] (a new vCPU's first state, for `VCPUOP_initialise`)), the validation of a
 //! start info as untrusted input ([`start_info`]), the pvclock arithmetic ([`pvclock`]) and the
-//! two-level event-channel scan ([`evtchn`]). What does not: the hypercall instructions
+//! two-level event-channel scan ([`evtchn`]), the byte rings of the PV console and xenstore
+//! ([`ConsoleInterface`], [`XenstoreInterface`], [`byte_ring`]) and the xenstore wire protocol
+//! ([`xenstore`]). What does not: the hypercall instructions
 //! themselves and every pointer dereference, which stay in `rivet-arch` and the platform. Nothing
 //! here is `unsafe`; everything runs on the host under `cargo test`.
 //!
@@ -26,9 +28,14 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod byte_ring;
 pub mod evtchn;
+pub mod grant_table;
+pub mod netif;
 pub mod pvclock;
+pub mod ring;
 pub mod start_info;
+pub mod xenstore;
 
 pub use start_info::{Bootstrap, StartInfoError};
 
@@ -591,6 +598,48 @@ pub struct PhysdevSetIopl {
     pub iopl: u32,
 }
 
+/// `struct xencons_interface` (`io/console.h`): the PV console's shared page. The guest produces
+/// `out` (what it prints) and consumes `in` (what is typed); byte rings ([`byte_ring`]).
+#[repr(C)]
+pub struct ConsoleInterface {
+    /// Input from the console daemon.
+    pub input: [u8; 1024],
+    /// Output to the console daemon.
+    pub output: [u8; 2048],
+    /// `in_cons`: the guest's read index into `input`.
+    pub in_cons: u32,
+    /// `in_prod`: the daemon's write index into `input`.
+    pub in_prod: u32,
+    /// `out_cons`: the daemon's read index into `output`.
+    pub out_cons: u32,
+    /// `out_prod`: the guest's write index into `output`.
+    pub out_prod: u32,
+}
+
+/// `struct xenstore_domain_interface` (`io/xs_wire.h`): the xenstore ring's shared page. The
+/// guest produces `req` and consumes `rsp`; byte rings ([`byte_ring`], protocol [`xenstore`]).
+#[repr(C)]
+pub struct XenstoreInterface {
+    /// Requests to the daemon.
+    pub req: [u8; 1024],
+    /// Replies and watch events from the daemon.
+    pub rsp: [u8; 1024],
+    /// The daemon's read index into `req`.
+    pub req_cons: u32,
+    /// The guest's write index into `req`.
+    pub req_prod: u32,
+    /// The guest's read index into `rsp`.
+    pub rsp_cons: u32,
+    /// The daemon's write index into `rsp`.
+    pub rsp_prod: u32,
+    /// `XENSTORE_SERVER_FEATURE_*` bits.
+    pub server_features: u32,
+    /// `XENSTORE_CONNECTED` (0) or `XENSTORE_RECONNECT` (1).
+    pub connection: u32,
+    /// `XENSTORE_ERROR_*`.
+    pub error: u32,
+}
+
 // Layouts, checked against the Xen 4.17 headers (gcc, x86_64: sizeof/offsetof).
 macro_rules! offset {
     ($t:ty, $f:ident, $n:expr) => {
@@ -636,6 +685,21 @@ const _: () = assert!(core::mem::size_of::<TrapInfo>() == 16);
 offset!(TrapInfo, flags, 1);
 offset!(TrapInfo, cs, 2);
 offset!(TrapInfo, address, 8);
+const _: () = assert!(core::mem::size_of::<ConsoleInterface>() == 3088);
+offset!(ConsoleInterface, output, 1024);
+offset!(ConsoleInterface, in_cons, 3072);
+offset!(ConsoleInterface, in_prod, 3076);
+offset!(ConsoleInterface, out_cons, 3080);
+offset!(ConsoleInterface, out_prod, 3084);
+const _: () = assert!(core::mem::size_of::<XenstoreInterface>() == 2076);
+offset!(XenstoreInterface, rsp, 1024);
+offset!(XenstoreInterface, req_cons, 2048);
+offset!(XenstoreInterface, req_prod, 2052);
+offset!(XenstoreInterface, rsp_cons, 2056);
+offset!(XenstoreInterface, rsp_prod, 2060);
+offset!(XenstoreInterface, server_features, 2064);
+offset!(XenstoreInterface, connection, 2068);
+offset!(XenstoreInterface, error, 2072);
 const _: () = assert!(core::mem::size_of::<MmuUpdate>() == 16);
 offset!(MmuUpdate, val, 8);
 const _: () = assert!(core::mem::size_of::<SchedShutdown>() == 4);

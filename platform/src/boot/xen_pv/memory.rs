@@ -92,6 +92,13 @@ pub(super) fn extend_mapping(
     }
 }
 
+/// The pseudo-physical page whose p2m entry is machine frame `mfn`, if the domain has one: a
+/// linear search of the p2m list (a few ms for 1 GiB; done twice at boot, for a domU's console
+/// and xenstore pages, rather than trusting the machine-to-physical table's answer).
+pub(super) fn pfn_of(info: &StartInfo, mfn: u64) -> Option<u64> {
+    (0..info.nr_pages).find(|&pfn| mfn_of(info, pfn) == mfn)
+}
+
 /// The p2m entry of pseudo-physical page `pfn`.
 pub(super) fn mfn_of(info: &StartInfo, pfn: u64) -> u64 {
     // SAFETY: `validate` checked that `mfn_list` holds `nr_pages` entries inside the initial

@@ -4,8 +4,11 @@
 //! page tables, on the image's boot stack. From there, in this order:
 //!
 //! 1. the console: `HYPERVISOR_console_io` (Xen's own console; dom0, or any domain on a debug
-//!    Xen — a domU of a release Xen needs the console ring, which comes with the domU work);
-//! 2. the exit path: `PHYSDEVOP_set_iopl` and a 32-bit write of the code to isa-debug-exit (port
+//!    Xen); a domU switches to its console ring (`console_ring.rs`) as soon as the start info is
+//!    read, and connects to xenstore (`xenstore.rs`), whose services `rivet::xen` offers;
+//! 2. the exit path — a domU leaves its exit code in xenstore (`data/rivet-exit-code`, for the
+//!    toolstack), drains its console ring and shuts down (poweroff for 0, crash otherwise); dom0:
+//!    `PHYSDEVOP_set_iopl` and a 32-bit write of the code to isa-debug-exit (port
 //!    0xf4, so QEMU exits with `(code << 1) | 1` exactly as on `microvm`), falling back to
 //!    `SCHEDOP_shutdown` where no such device ends the run: crash for a non-zero code, poweroff
 //!    for 0 — reboot for 0 in dom0, whose poweroff halts the machine (QEMU would not exit) while
@@ -36,16 +39,20 @@
 //! `memory.rs`); memory beyond 1 GiB is not used; a stack overflow cannot be reported: there is
 //! no IST under PV, so Xen cannot deliver the fault and crashes the domain ("Hardware Dom0
 //! crashed" on Xen's console; Xen then reboots, which `-no-reboot` turns into QEMU exiting 0).
-//! No console ring, xenstore or device event channels yet. If Xen refuses the callbacks or the
+//! No device event channels yet besides the timer and IPIs (the console and xenstore rings are
+//! polled). If Xen refuses the callbacks or the
 //! timer, the boot goes on without interrupts on one vCPU: threads switch cooperatively and
 //! `sleep` busy-waits on the TSC, as before events were wired.
 
+mod console_ring;
 mod events;
 mod guard;
 mod memory;
+mod shared_page;
 mod smp;
 mod timer;
 mod wall_clock;
+mod xenstore;
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rivet_arch::head::{DEBUG_EXIT_PORT, VIRT_BASE};
@@ -99,6 +106,9 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     };
 
     IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
+    if !is_dom0() {
+        connect_console_and_store(info);
+    }
     let frames = match set_up_memory(info, &boot, &image) {
         Ok(frames) => frames,
         Err(e) => fail(e),
@@ -123,11 +133,15 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
 
 static START_INFO: spin::Once<StartInfo> = spin::Once::new();
 
-/// The hypervisor console, through `HYPERVISOR_console_io(CONSOLEIO_write, …)`.
+/// The console: a domU's console ring once it is mapped, else the hypervisor console through
+/// `HYPERVISOR_console_io(CONSOLEIO_write, …)` (dom0, and a domU's first moments).
 struct XenConsole;
 
 impl Console for XenConsole {
     fn write_bytes(&self, bytes: &[u8]) {
+        if console_ring::is_ready() {
+            return console_ring::write(bytes);
+        }
         // Xen takes any length, but keep each call short so a long write is not one long stall.
         for chunk in bytes.chunks(256) {
             // SAFETY: the buffer is `chunk.len()` readable bytes for the duration of the call
@@ -150,8 +164,115 @@ impl Console for XenConsole {
 /// Whether this domain is dom0 (`SIF_INITDOMAIN`), for the shutdown reason.
 static IS_DOM0: AtomicBool = AtomicBool::new(false);
 
+/// Whether this domain is dom0.
+fn is_dom0() -> bool {
+    IS_DOM0.load(Ordering::Relaxed)
+}
+
+/// A domU's console ring and xenstore connection, from the frames and channels the start info
+/// names. Says so on Xen's console (which a debug Xen shows) when a page cannot be mapped.
+fn connect_console_and_store(info: &StartInfo) {
+    if let Err(e) = console_ring::init(info.console_mfn(), info.console_evtchn()) {
+        print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"));
+    }
+    match xenstore::init(info.store_mfn, info.store_evtchn) {
+        Ok(_) => crate::xen::register(&SERVICES),
+        Err(e) => {
+            print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"))
+        }
+    }
+}
+
+/// The Xen services `rivet::xen` offers applications, over this boot's xenstore and clock.
+struct Services;
+
+static SERVICES: Services = Services;
+
+impl crate::xen::Services for Services {
+    fn store_request(
+        &self,
+        kind: rivet_xen_abi::xenstore::Kind,
+        transaction: u32,
+        parts: &[&[u8]],
+        last_terminated: bool,
+    ) -> Result<alloc::vec::Vec<u8>, crate::xen::Error> {
+        let store = xenstore::get().ok_or(crate::xen::Error::Unavailable)?;
+        store.request(kind, transaction, parts, last_terminated)
+    }
+
+    fn wait_watch(
+        &self,
+        token: &str,
+        timeout: core::time::Duration,
+    ) -> Result<alloc::string::String, crate::xen::Error> {
+        xenstore::get().ok_or(crate::xen::Error::Unavailable)?.wait_watch(token, timeout)
+    }
+
+    fn system_time_ns(&self) -> u64 {
+        let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
+        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    }
+}
+
+/// The xenstore key a domU leaves its exit code in for the toolstack (relative to its home
+/// `/local/domain/<id>`), before it shuts down.
+pub const EXIT_CODE_KEY: &str = "data/rivet-exit-code";
+
+/// Ends a domU's run: the exit code in xenstore, the console drained, then a shutdown whose
+/// reason says success or failure.
+fn exit_domu(code: i32) -> ! {
+    if let Some(store) = xenstore::get() {
+        let mut text = [0u8; 12];
+        let value = decimal(code, &mut text);
+        let parts: [&[u8]; 2] = [EXIT_CODE_KEY.as_bytes(), value];
+        if let Err(e) = store.try_request(rivet_xen_abi::xenstore::Kind::Write, &parts, false) {
+            print_emergency(format_args!(
+                "rivet: exit code {code}: not written to xenstore: {e}\n"
+            ));
+        }
+    }
+    console_ring::drain();
+    let reason = if code == 0 { hc::SHUTDOWN_POWEROFF } else { hc::SHUTDOWN_CRASH };
+    shut_down(reason)
+}
+
+/// `code` in decimal, in `buffer`.
+fn decimal(code: i32, buffer: &mut [u8; 12]) -> &[u8] {
+    let mut at = buffer.len();
+    let mut rest = i64::from(code).unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if code < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    &buffer[at..]
+}
+
+/// `SCHEDOP_shutdown` with `reason`, for good.
+fn shut_down(reason: u32) -> ! {
+    let shutdown = SchedShutdown { reason };
+    loop {
+        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
+        // which nothing of this program runs (obligation 2).
+        unsafe {
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
+        }
+    }
+}
+
 /// Ends the run: isa-debug-exit if the domain may reach it, else a Xen shutdown.
 fn exit(code: i32) -> ! {
+    if !is_dom0() {
+        exit_domu(code);
+    }
     let iopl = PhysdevSetIopl { iopl: 3 };
     // SAFETY: `iopl` is a readable `physdev_set_iopl` for the call; raising the virtual IOPL only
     // lets port I/O through Xen's permission check (obligation 2).
@@ -169,7 +290,7 @@ fn exit(code: i32) -> ! {
     }
     // dom0's poweroff halts the machine (QEMU keeps running); its reboot ends a `-no-reboot` QEMU.
     let (reason, name) = match code {
-        0 if IS_DOM0.load(Ordering::Relaxed) => (hc::SHUTDOWN_REBOOT, "reboot: dom0 success"),
+        0 if is_dom0() => (hc::SHUTDOWN_REBOOT, "reboot: dom0 success"),
         0 => (hc::SHUTDOWN_POWEROFF, "poweroff"),
         _ => (hc::SHUTDOWN_CRASH, "crash"),
     };
@@ -177,15 +298,7 @@ fn exit(code: i32) -> ! {
         "rivet: exit code {code}: no isa-debug-exit device ended the run; asking Xen to shut the \
          domain down ({name})\n"
     ));
-    let shutdown = SchedShutdown { reason };
-    loop {
-        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
-        // which nothing of this program runs (obligation 2).
-        unsafe {
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
-        }
-    }
+    shut_down(reason)
 }
 
 /// The reboot handler: `SCHEDOP_shutdown` with `SHUTDOWN_reboot`. For dom0 Xen resets the
@@ -193,15 +306,8 @@ fn exit(code: i32) -> ! {
 /// restarted or destroyed as its toolstack decides.
 fn reboot() -> ! {
     print_emergency(format_args!("rivet: asking Xen to reboot the domain\n"));
-    let shutdown = SchedShutdown { reason: hc::SHUTDOWN_REBOOT };
-    loop {
-        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
-        // which nothing of this program runs (obligation 2).
-        unsafe {
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
-        }
-    }
+    console_ring::drain();
+    shut_down(hc::SHUTDOWN_REBOOT)
 }
 
 /// The trap table every vCPU uses: the exception vectors 0–31 (but NMI and double fault, which
@@ -236,15 +342,8 @@ fn install_trap_table() {
     }
 }
 
-/// A page of the image that the shared info page is mapped over.
-#[repr(C, align(4096))]
-struct SharedPage([u8; 4096]);
-
 /// Where the shared info page appears once mapped (its original frame is given up).
-static mut SHARED_INFO_PAGE: SharedPage = SharedPage([0; 4096]);
-
-/// Page-table entry bits: present, writable, accessed, dirty.
-const PTE_DATA: u64 = 0x63;
+static mut SHARED_INFO_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
 
 /// The TSC, with the frequency Xen's pvclock scale implies (read once at boot).
 struct XenClock {
@@ -305,29 +404,16 @@ fn init_events() -> bool {
 /// whether both worked (the timer converts its deadlines with that record: without a scale, every
 /// deadline would be "now" and the timer would fire without end).
 fn init_clock(shared_info_mfn: u64) -> bool {
-    let page = (&raw const SHARED_INFO_PAGE) as u64;
-    let no_execute =
-        if rivet_arch::cpu::cpuid(0x8000_0001).edx & (1 << 20) != 0 { 1 << 63 } else { 0 };
-    // SAFETY: `page` is a page of the image's .bss that nothing else refers to (only through
-    // `SHARED_INFO_PAGE`, read below with volatile reads); the new entry maps the domain's own
-    // shared info frame, which Xen validates (obligation 2).
-    let result = unsafe {
-        hypercall(
-            hc::UPDATE_VA_MAPPING,
-            page,
-            (shared_info_mfn << 12) | PTE_DATA | no_execute,
-            hc::UVMF_INVLPG,
-            0,
-            0,
-        )
-    };
-    if result != 0 {
+    let slot = &raw mut SHARED_INFO_PAGE;
+    // SAFETY: SHARED_INFO_PAGE is only used through `shared_info()` after this mapping (read
+    // with volatile reads and atomics: Xen writes it concurrently).
+    if let Err(result) = unsafe { shared_page::map_frame(slot, shared_info_mfn) } {
         print_emergency(format_args!(
             "rivet: cannot map the shared info page ({result}); TSC taken to run at 1 GHz\n"
         ));
         return false;
     }
-    let shared = page as *const SharedInfo;
+    let shared = slot.cast::<SharedInfo>().cast_const();
     let time = read_time_info(shared);
     wall_clock::read(shared, &time);
     match pvclock::frequency_hz(&time) {
@@ -443,5 +529,15 @@ fn set_up_memory(
     }
     let more = memory::extend_mapping(info, &boot.mapped, &mut free);
     free.add(memory::as_free(&more))?;
+    if !is_dom0() {
+        // The console and xenstore pages are the domain's own pages, mapped elsewhere now
+        // (`shared_page`): the heap must not hand them out.
+        for mfn in [info.console_mfn(), info.store_mfn] {
+            if let Some(pfn) = memory::pfn_of(info, mfn) {
+                let at = VIRT_BASE + pfn * PAGE_SIZE;
+                free.reserve(PhysRange::new(at, at + PAGE_SIZE))?;
+            }
+        }
+    }
     Ok(FrameAllocator::new(free))
 }

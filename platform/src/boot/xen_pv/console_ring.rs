@@ -1,0 +1,105 @@
+//! The PV console of a domU: the `out` half of the console ring (`io/console.h`).
+//!
+//! Xen refuses `console_io` to an unprivileged domain (on a release build); its console is a
+//! shared page whose frame and event channel the start info names, read by `xenconsoled` in
+//! dom0. Writing copies the bytes into the ring, publishes `out_prod` and signals the channel.
+//! A full ring is waited on by yielding the vCPU (the daemon may need this very CPU to run),
+//! for a bounded time: if nobody reads, the rest is dropped rather than hanging the guest.
+//! [`drain`] waits for the daemon to take everything, so the last lines are not lost when the
+//! domain shuts down.
+
+use super::shared_page::{self, PageSlot, RingHalf};
+use rivet_arch::xen_pv::hypercall;
+use rivet_xen_abi::byte_ring;
+use rivet_xen_abi::hypercall as hc;
+use rivet_xen_abi::ConsoleInterface;
+use spin::Once;
+
+/// Where the console page is mapped.
+static mut CONSOLE_PAGE: PageSlot = PageSlot::new();
+
+/// How long a write waits for room, and [`drain`] for the daemon: TSC ticks (≈ 0.5–2 s).
+const WAIT_TICKS: u64 = 1 << 31;
+
+/// The ring and its event channel, once [`init`] has mapped them.
+struct Ring {
+    output: RingHalf,
+    port: u32,
+}
+
+static RING: Once<Ring> = Once::new();
+
+/// Maps the console page (machine frame `mfn`) and uses it from now on; Xen's error if it
+/// refused the mapping.
+pub(super) fn init(mfn: u64, port: u32) -> Result<(), i64> {
+    let slot = &raw mut CONSOLE_PAGE;
+    // SAFETY: CONSOLE_PAGE is used only here, through `slot`, after this mapping.
+    unsafe { shared_page::map_frame(slot, mfn)? };
+    let page = slot.cast::<ConsoleInterface>();
+    // SAFETY: the page is mapped for the rest of the run; the fields are the `out` array (2048
+    // bytes, a power of two) and its two aligned indexes, per `ConsoleInterface`'s layout.
+    let output = unsafe {
+        RingHalf::new(
+            (&raw mut (*page).output).cast::<u8>(),
+            2048,
+            &raw mut (*page).out_prod,
+            &raw mut (*page).out_cons,
+        )
+    };
+    RING.call_once(|| Ring { output, port });
+    Ok(())
+}
+
+/// Whether the ring is in use (a domU whose console page was mapped).
+pub(super) fn is_ready() -> bool {
+    RING.get().is_some()
+}
+
+/// Writes `bytes` to the ring (see the module's text for a full ring). Callers serialise
+/// (core's console lock).
+pub(super) fn write(bytes: &[u8]) {
+    let Some(ring) = RING.get() else { return };
+    let mut rest = bytes;
+    let mut waited_since = None;
+    while !rest.is_empty() {
+        match byte_ring::send(&ring.output, rest) {
+            Ok(0) => {
+                shared_page::notify(ring.port);
+                if !wait_a_little(&mut waited_since) {
+                    return; // nobody reads: drop the rest
+                }
+            }
+            Ok(n) => {
+                rest = &rest[n..];
+                waited_since = None;
+            }
+            Err(_) => return, // the daemon broke the indexes: nothing sensible to write
+        }
+    }
+    shared_page::notify(ring.port);
+}
+
+/// Waits (bounded) until the daemon has taken everything written.
+pub(super) fn drain() {
+    let Some(ring) = RING.get() else { return };
+    shared_page::notify(ring.port);
+    let mut waited_since = None;
+    while matches!(byte_ring::pending(&ring.output), Ok(n) if n > 0) {
+        if !wait_a_little(&mut waited_since) {
+            return;
+        }
+    }
+}
+
+/// Yields the vCPU once; false when the wait that started at `since` has lasted
+/// [`WAIT_TICKS`].
+fn wait_a_little(since: &mut Option<u64>) -> bool {
+    let now = rivet_arch::time::read_tsc();
+    let start = *since.get_or_insert(now);
+    if now.wrapping_sub(start) > WAIT_TICKS {
+        return false;
+    }
+    // SAFETY: SCHEDOP_yield takes no argument and only lets other vCPUs run (obligation 2).
+    unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0) };
+    true
+}

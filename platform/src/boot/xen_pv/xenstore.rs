@@ -1,0 +1,245 @@
+//! The xenstore client of a domU: requests over the xenstore ring, one at a time.
+//!
+//! The ring's page and event channel come in the start info (`store_mfn`, `store_evtchn`),
+//! already connected to the daemon in dom0 by the toolstack. A request is encoded
+//! (`rivet_xen_abi::xenstore`), copied into the `req` half as room allows, the channel
+//! signalled; then the `rsp` half is read until the reply with the request's id is complete.
+//! Watch events that arrive meanwhile are queued for [`XenStore::wait_watch`] (at most
+//! [`MAX_QUEUED_EVENTS`]; older ones are dropped with a log line). A reply that breaks the
+//! protocol (indexes out of range, a length over 4096, an unknown id) is an error returned to the
+//! caller, never a read outside the page.
+//!
+//! Weak spots: waiting polls the ring and yields the vCPU between looks (`SCHEDOP_yield`) rather
+//! than sleeping on the event channel — fine for the few requests a boot makes and for the exit
+//! path (which must work with events masked), wasteful for long watches; one request at a time
+//! (a spin lock), as xenstore requests are rare and short.
+
+extern crate alloc;
+
+use super::shared_page::{self, PageSlot, RingHalf};
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::time::Duration;
+use rivet_arch::xen_pv::hypercall;
+use rivet_core::time::Clock;
+use rivet_xen_abi::hypercall as hc;
+use rivet_xen_abi::xenstore::{self, Kind, Reader, Reply, StoreError, HEADER_LEN, PAYLOAD_MAX};
+use rivet_xen_abi::{byte_ring, XenstoreInterface};
+use spin::{Mutex, Once};
+
+/// Watch events kept for [`XenStore::wait_watch`] before the oldest are dropped.
+pub(super) const MAX_QUEUED_EVENTS: usize = 64;
+
+/// How long a request waits for its reply.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the xenstore page is mapped.
+static mut STORE_PAGE: PageSlot = PageSlot::new();
+
+/// The connection's state, under the client's lock.
+struct Connection {
+    reader: Reader,
+    next_id: u32,
+    /// Watch events (path, token) not yet asked for.
+    events: VecDeque<(String, String)>,
+    /// The request being encoded (kept here: 4 KiB is too much for a thread's stack to spare).
+    buffer: [u8; HEADER_LEN + PAYLOAD_MAX],
+}
+
+/// The domain's xenstore connection.
+pub(super) struct XenStore {
+    request: RingHalf,
+    response: RingHalf,
+    port: u32,
+    connection: Mutex<Connection>,
+}
+
+static STORE: Once<XenStore> = Once::new();
+
+/// Maps the xenstore page (machine frame `mfn`) and returns the client; Xen's error if it
+/// refused the mapping.
+pub(super) fn init(mfn: u64, port: u32) -> Result<&'static XenStore, i64> {
+    let slot = &raw mut STORE_PAGE;
+    // SAFETY: STORE_PAGE is used only here, through `slot`, after this mapping.
+    unsafe { shared_page::map_frame(slot, mfn)? };
+    let page = slot.cast::<XenstoreInterface>();
+    // SAFETY: the page is mapped for the rest of the run; the fields are the two 1024-byte
+    // arrays and their aligned indexes, per `XenstoreInterface`'s layout.
+    let (request, response) = unsafe {
+        (
+            RingHalf::new(
+                (&raw mut (*page).req).cast::<u8>(),
+                xenstore::RING_SIZE,
+                &raw mut (*page).req_prod,
+                &raw mut (*page).req_cons,
+            ),
+            RingHalf::new(
+                (&raw mut (*page).rsp).cast::<u8>(),
+                xenstore::RING_SIZE,
+                &raw mut (*page).rsp_prod,
+                &raw mut (*page).rsp_cons,
+            ),
+        )
+    };
+    Ok(STORE.call_once(|| XenStore {
+        request,
+        response,
+        port,
+        connection: Mutex::new(Connection {
+            reader: Reader::new(),
+            next_id: 1,
+            events: VecDeque::new(),
+            buffer: [0; HEADER_LEN + PAYLOAD_MAX],
+        }),
+    }))
+}
+
+/// The client, once [`init`] has run.
+pub(super) fn get() -> Option<&'static XenStore> {
+    STORE.get()
+}
+
+impl XenStore {
+    /// Sends one request and returns its reply's payload (see the module's text).
+    pub(super) fn request(
+        &self,
+        kind: Kind,
+        transaction: u32,
+        parts: &[&[u8]],
+        last_terminated: bool,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut connection = self.connection.lock();
+        self.exchange(&mut connection, kind, transaction, parts, last_terminated)
+    }
+
+    /// [`XenStore::request`] only if nobody holds the lock (the exit path, which may run
+    /// inside a request that panicked).
+    pub(super) fn try_request(
+        &self,
+        kind: Kind,
+        parts: &[&[u8]],
+        last_terminated: bool,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut connection = self.connection.try_lock().ok_or(StoreError::Unavailable)?;
+        self.exchange(&mut connection, kind, 0, parts, last_terminated)
+    }
+
+    /// Waits until a watch event with `token` arrives (or `timeout` passes) and returns its
+    /// path.
+    pub(super) fn wait_watch(&self, token: &str, timeout: Duration) -> Result<String, StoreError> {
+        let deadline = Deadline::after(timeout);
+        let mut connection = self.connection.lock();
+        loop {
+            if let Some(at) = connection.events.iter().position(|(_, t)| t == token) {
+                let (path, _) = connection.events.remove(at).expect("position is in range");
+                return Ok(path);
+            }
+            self.receive(&mut connection, None, &deadline)?;
+        }
+    }
+
+    fn exchange(
+        &self,
+        connection: &mut Connection,
+        kind: Kind,
+        transaction: u32,
+        parts: &[&[u8]],
+        last_terminated: bool,
+    ) -> Result<Vec<u8>, StoreError> {
+        let id = connection.next_id;
+        connection.next_id = id.wrapping_add(1).max(1);
+        let len = xenstore::encode(
+            kind,
+            id,
+            transaction,
+            parts,
+            last_terminated,
+            &mut connection.buffer,
+        )?;
+        let deadline = Deadline::after(REPLY_TIMEOUT);
+        let mut sent = 0;
+        while sent < len {
+            let n = byte_ring::send(&self.request, &connection.buffer[sent..len])?;
+            sent += n;
+            shared_page::notify(self.port);
+            if n == 0 {
+                deadline.wait()?;
+            }
+        }
+        let payload = self.receive(connection, Some((kind, id)), &deadline)?;
+        Ok(payload.unwrap_or_default())
+    }
+
+    /// Reads messages until the reply to `awaited` arrives (returned), or — with `None` — until
+    /// one watch event has been queued. Other replies are dropped with a log line.
+    fn receive(
+        &self,
+        connection: &mut Connection,
+        awaited: Option<(Kind, u32)>,
+        deadline: &Deadline,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        loop {
+            let Some(header) = connection.reader.poll(&self.response)? else {
+                shared_page::notify(self.port); // room was made: the daemon may have more
+                deadline.wait()?;
+                continue;
+            };
+            shared_page::notify(self.port);
+            let payload = connection.reader.payload();
+            if header.kind == Kind::WatchEvent as u32 {
+                match xenstore::watch_event(payload) {
+                    Ok((path, token)) => {
+                        if connection.events.len() == MAX_QUEUED_EVENTS {
+                            log::warn!("xenstore: watch events queue full; dropping the oldest");
+                            connection.events.pop_front();
+                        }
+                        connection.events.push_back((path.to_string(), token.to_string()));
+                    }
+                    Err(e) => log::warn!("xenstore: bad watch event: {e}"),
+                }
+                if awaited.is_none() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let Some((kind, id)) = awaited else {
+                log::warn!(
+                    "xenstore: reply {} with no request outstanding; dropped",
+                    header.request_id
+                );
+                continue;
+            };
+            if header.request_id != id {
+                log::warn!("xenstore: reply for unknown request {}; dropped", header.request_id);
+                continue;
+            }
+            Reply::check(kind, id, &header, payload)?;
+            return Ok(Some(payload.to_vec()));
+        }
+    }
+}
+
+/// A point in time, by the TSC, after which a wait gives up.
+struct Deadline {
+    start: u64,
+    ticks: u64,
+}
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        let hz = super::CLOCK.frequency();
+        let ticks = (timeout.as_millis() as u64).saturating_mul(hz / 1000);
+        Self { start: rivet_arch::time::read_tsc(), ticks }
+    }
+
+    /// Yields the vCPU once, or says the time is up.
+    fn wait(&self) -> Result<(), StoreError> {
+        if rivet_arch::time::read_tsc().wrapping_sub(self.start) > self.ticks {
+            return Err(StoreError::TimedOut);
+        }
+        // SAFETY: SCHEDOP_yield takes no argument and only lets other vCPUs run (obligation 2).
+        unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0) };
+        Ok(())
+    }
+}
