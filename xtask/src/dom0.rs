@@ -345,8 +345,15 @@ fail() {{
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 xenstored --pid-file=/var/run/xenstored.pid || fail "xenstored did not start"
 xen-init-dom0 >/tmp/init-dom0.log 2>&1 || {{ cat /tmp/init-dom0.log; fail "xen-init-dom0"; }}
-xenconsoled --pid-file=/var/run/xenconsoled.pid || fail "xenconsoled did not start"
-xl create -q /{RUN_DIR}/domu.cfg >/tmp/xl.log 2>&1 || {{ cat /tmp/xl.log; fail "xl create"; }}
+# `rivet.dom0.debug` on dom0's command line: xenconsoled also logs the guest's console to a file,
+# shown with Xen's message buffer when the domain has stopped.
+debug=
+case " $(cat /proc/cmdline) " in *" rivet.dom0.debug "*) debug=1 ;; esac
+xenconsoled --pid-file=/var/run/xenconsoled.pid ${{debug:+--log=guest --log-dir=/var/log/xen}} ||
+    fail "xenconsoled did not start"
+# Created paused, and unpaused once xenconsoled and the console client are attached: a guest
+# that prints and stops at once loses no line.
+xl create -q -p /{RUN_DIR}/domu.cfg >/tmp/xl.log 2>&1 || {{ cat /tmp/xl.log; fail "xl create"; }}
 id=$(xl domid {DOMU_NAME}) || fail "no domain {DOMU_NAME} after xl create"
 # xenconsoled announces the domain's console pty in xenstore once it has connected to the ring.
 tries=0
@@ -357,23 +364,44 @@ until xenstore-read /local/domain/$id/console/tty >/dev/null 2>&1; do
 done
 xl console {DOMU_NAME} &
 console=$!
+xl unpause {DOMU_NAME} || fail "xl unpause"
 
-# The state column of `xl list -v` has s (shut down) and c (crashed); its reason column is the
-# SHUTDOWN_* code (0 poweroff, 1 reboot, 3 crash).
-state() {{ xl list -v {DOMU_NAME} 2>/dev/null | tail -n 1; }}
+# The state column of `xl list` has s (shut down) and c (crashed). Once the domain has stopped,
+# the last column of `xl list -v` is the SHUTDOWN_* reason (0 poweroff, 1 reboot, 3 crash); `xl
+# list -v` is not asked earlier: it crashes on a running domain (xl 4.17 in this dom0).
+misses=0
 while :; do
-    line=$(state)
+    line=$(xl list {DOMU_NAME} 2>/dev/null | tail -n 1)
     set -- $line
     case "$5" in *s*|*c*) break ;; esac
-    [ -n "$line" ] || fail "domain {DOMU_NAME} disappeared"
+    # `xl list` has been seen to crash now and then: only many misses in a row are an error.
+    if [ -z "$line" ]; then
+        misses=$((misses + 1))
+        [ $misses -lt 20 ] || fail "xl list does not show domain {DOMU_NAME} any more"
+        sleep 0.2
+        continue
+    fi
+    misses=0
     timeout 1 xenstore-watch -n 2 @releaseDomain >/dev/null 2>&1
 done
-reason=$8
-case "$5" in *c*) reason=3 ;; esac
+state=$5
+reason=
+for try in 1 2 3 4 5; do
+    set -- $(xl list -v {DOMU_NAME} 2>/dev/null | tail -n 1)
+    reason=$8
+    [ -z "$reason" ] || break
+done
+case "$state" in *c*) reason=3 ;; esac
 # Let the console client copy what is left in the ring.
 sleep 0.5
 code=$(xenstore-read /local/domain/$id/data/rivet-exit-code 2>/dev/null)
 kill $console 2>/dev/null
+if [ -n "$debug" ]; then
+    echo "RIVET-DOM0: state $state, reason $reason, exit code key '$code'; xl dmesg and the logged console:"
+    xl dmesg | tail -n 20
+    cat /var/log/xen/guest-*.log
+    xenstore-ls -f /local/domain/$id
+fi
 case "$reason" in
     1)
         echo "RIVET-DOM0: domain {DOMU_NAME} rebooted: resetting the machine"
