@@ -327,6 +327,13 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /proc/xen /var/run/xenstored /var/run/xen /var/lib/xen \
     /var/lib/xenstored /var/log/xen /var/lock
 mount -t devpts devpts /dev/pts
+# `rivet.dom0.debug` on dom0's command line: each stage is announced with dom0's uptime, and
+# xenconsoled also logs the guest's console to a file, shown with Xen's message buffer and the
+# domain's xenstore entries when the domain has stopped.
+debug=
+case " $(cat /proc/cmdline) " in *" rivet.dom0.debug "*) debug=1 ;; esac
+stage() {{ [ -z "$debug" ] || echo "RIVET-DOM0: $(cut -d' ' -f1 /proc/uptime) s: $*"; }}
+stage "init started"
 
 # QEMU's isa-debug-exit (port 0xf4) makes QEMU exit with (code << 1) | 1.
 exit_qemu() {{
@@ -342,17 +349,15 @@ fail() {{
 
 {modules}if grep -q '^vif' /{RUN_DIR}/domu.cfg; then
 {net_modules}fi
+stage "modules loaded"
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 xenstored --pid-file=/var/run/xenstored.pid || fail "xenstored did not start"
 xen-init-dom0 >/tmp/init-dom0.log 2>&1 || {{ cat /tmp/init-dom0.log; fail "xen-init-dom0"; }}
-# `rivet.dom0.debug` on dom0's command line: xenconsoled also logs the guest's console to a file,
-# shown with Xen's message buffer when the domain has stopped.
-debug=
-case " $(cat /proc/cmdline) " in *" rivet.dom0.debug "*) debug=1 ;; esac
 xenconsoled --pid-file=/var/run/xenconsoled.pid ${{debug:+--log=guest --log-dir=/var/log/xen}} ||
     fail "xenconsoled did not start"
 # Created paused, and unpaused once xenconsoled and the console client are attached: a guest
 # that prints and stops at once loses no line.
+stage "daemons started"
 xl create -q -p /{RUN_DIR}/domu.cfg >/tmp/xl.log 2>&1 || {{ cat /tmp/xl.log; fail "xl create"; }}
 id=$(xl domid {DOMU_NAME}) || fail "no domain {DOMU_NAME} after xl create"
 # xenconsoled announces the domain's console pty in xenstore once it has connected to the ring.
@@ -362,6 +367,7 @@ until xenstore-read /local/domain/$id/console/tty >/dev/null 2>&1; do
     [ $tries -lt 200 ] || fail "xenconsoled never connected to the domain's console"
     sleep 0.05
 done
+stage "domain $id created"
 xl console {DOMU_NAME} &
 console=$!
 xl unpause {DOMU_NAME} || fail "xl unpause"
@@ -384,6 +390,7 @@ while :; do
     misses=0
     timeout 1 xenstore-watch -n 2 @releaseDomain >/dev/null 2>&1
 done
+stage "domain $id stopped"
 state=$5
 reason=
 for try in 1 2 3 4 5; do
