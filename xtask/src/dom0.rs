@@ -723,7 +723,14 @@ mod tests {
         assert!(script.starts_with("#!/bin/busybox sh\n"));
         assert!(script.contains("\ninsmod /lib/modules/xen-evtchn.ko || fail"));
         assert!(script.contains("\n    insmod /lib/modules/xen-netback.ko || fail"));
-        let order = ["\nxenstored ", "\nxen-init-dom0 ", "\nxenconsoled ", "\nxl create ", "\nxl console ", "\nxl unpause "];
+        let order = [
+            "\nxenstored ",
+            "\nxen-init-dom0 ",
+            "\nxenconsoled ",
+            "\nxl create ",
+            "\nxl console ",
+            "\nxl unpause ",
+        ];
         let at: Vec<usize> = order.iter().map(|s| script.find(s).unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} in order");
         assert!(script.contains("xenstore-read /local/domain/$id/data/rivet-exit-code"));
