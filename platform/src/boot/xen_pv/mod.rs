@@ -106,6 +106,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     };
 
     IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
+    crate::xen::register(&SERVICES);
     if !is_dom0() {
         connect_console_and_store(info);
     }
@@ -175,11 +176,8 @@ fn connect_console_and_store(info: &StartInfo) {
     if let Err(e) = console_ring::init(info.console_mfn(), info.console_evtchn()) {
         print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"));
     }
-    match xenstore::init(info.store_mfn, info.store_evtchn) {
-        Ok(_) => crate::xen::register(&SERVICES),
-        Err(e) => {
-            print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"))
-        }
+    if let Err(e) = xenstore::init(info.store_mfn, info.store_evtchn) {
+        print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"));
     }
 }
 
@@ -189,6 +187,11 @@ struct Services;
 static SERVICES: Services = Services;
 
 impl crate::xen::Services for Services {
+    fn version(&self) -> u32 {
+        // SAFETY: `xen_version(XENVER_version, NULL)` reads and writes no memory (obligation 2).
+        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
+    }
+
     fn store_request(
         &self,
         kind: rivet_xen_abi::xenstore::Kind,
@@ -208,9 +211,11 @@ impl crate::xen::Services for Services {
         xenstore::get().ok_or(crate::xen::Error::Unavailable)?.wait_watch(token, timeout)
     }
 
-    fn system_time_ns(&self) -> u64 {
-        let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
-        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    fn system_time_ns(&self) -> Option<u64> {
+        CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
+            let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
+            pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+        })
     }
 }
 
@@ -342,6 +347,9 @@ fn install_trap_table() {
     }
 }
 
+/// Whether the shared info page is mapped (its time records can be read).
+static CLOCK_MAPPED: AtomicBool = AtomicBool::new(false);
+
 /// Where the shared info page appears once mapped (its original frame is given up).
 static mut SHARED_INFO_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
 
@@ -413,6 +421,7 @@ fn init_clock(shared_info_mfn: u64) -> bool {
         ));
         return false;
     }
+    CLOCK_MAPPED.store(true, Ordering::Relaxed);
     let shared = slot.cast::<SharedInfo>().cast_const();
     let time = read_time_info(shared);
     wall_clock::read(shared, &time);
