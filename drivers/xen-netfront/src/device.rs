@@ -1,4 +1,4 @@
-//! The device: connection, smoltcp's `phy::Device`, and the release of every grant at the end.
+//! The device: connection, smoltcp's `phy::Device`, release of its grants.
 
 use alloc::vec::Vec;
 use core::ops::Range;

@@ -1,4 +1,4 @@
-//! A fake Xen for the tests: memory, a grant table, event channels, xenstore, and a netback.
+//! A fake Xen for the tests: memory, grants, events, xenstore, a netback.
 //!
 //! Everything lives in one [`Machine`] shared through `Rc`. Pages are `Vec`-backed and their
 //! "frame" is an index into the machine's page list. The grant table is real logic from

@@ -1,4 +1,4 @@
-//! The xenbus handshake: what the front end reads, writes and waits for in xenstore.
+//! The xenbus handshake: what the front end reads, writes and waits for.
 //!
 //! The toolstack creates `device/vif/N` with `backend` (the back end's directory), `backend-id`
 //! (its domain) and `mac`, and the back end's directory with its own `state`. The front end:

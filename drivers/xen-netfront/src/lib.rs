@@ -1,4 +1,4 @@
-//! Xen netfront: the paravirtual network card of a Xen guest, for Rivet's network stack.
+//! Xen netfront: the paravirtual network card of Xen guests.
 //!
 //! Purpose: a Rivet image running under Xen (x86_64 PV or PVH, arm64) reaches the network
 //! through its `vif`, a pair of shared rings with the back end (`netback`, in dom0 or a driver

@@ -1,4 +1,4 @@
-//! What the driver needs from the platform: pages, grants, an event channel and xenstore.
+//! What the driver needs from the platform: pages, grants, events, xenstore.
 //!
 //! Four small traits, split by use (Tock's HIL rules): [`PageAllocator`] and [`SharedPage`]
 //! (memory the back end may see), [`GrantAccess`] (the grant table), [`EventChannel`] (one port

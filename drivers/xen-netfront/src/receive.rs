@@ -1,4 +1,4 @@
-//! The receive side: a full ring of writable granted pages, each frame lent to the stack in place.
+//! The receive side: a ring of writable grants, each frame lent in place.
 //!
 //! Buffer `i` is posted as request `id = i` with a fresh writable grant. When its response comes
 //! the grant is ended *first*: only a page the back end can no longer write is read or lent. A

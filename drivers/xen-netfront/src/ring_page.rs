@@ -1,4 +1,4 @@
-//! One shared ring page and the front end's indexes over it, with typed entry access.
+//! One shared ring page with the front end's indexes and typed entries.
 //!
 //! [`RingPage`] joins a [`SharedPage`] and a [`FrontRing`]: requests are written field by field at
 //! the offsets `netif.h` defines, responses are copied out field by field exactly once (the back

@@ -1,4 +1,6 @@
-//! The driver against the fake machine and netback: handshake, traffic, wrap-around, hostility.
+//! The driver against the fake machine and netback.
+//!
+//! Handshake, traffic, wrap-around of both rings, and each hostile back-end case.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! The transmit side: a fixed pool of pages granted read-only, one frame per page and slot.
+//! The transmit side: a pool of read-only granted pages, one frame each.
 //!
 //! Buffer `i` travels as request `id = i`; it is free, or in flight until the response with its
 //! id comes back. A response whose id is out of range or not in flight (unknown, duplicate) is
