@@ -53,6 +53,8 @@ mod transmit;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
+mod stack_tests;
+#[cfg(test)]
 mod tests;
 
 pub use device::{NetfrontConfig, RxToken, TxToken, XenNetfront};
