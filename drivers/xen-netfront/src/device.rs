@@ -1,5 +1,6 @@
 //! The device: connection, smoltcp's `phy::Device`, release of its grants.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -70,6 +71,10 @@ pub(crate) struct Rings<P: SharedPage> {
 /// thread, when the event channel [`port`](Self::port) fires, and from socket calls). Dropping
 /// it ends every grant it made; a page the back end still holds is kept (leaked), never freed.
 pub struct XenNetfront<P: SharedPage, G: GrantAccess, E: EventChannel> {
+    /// The device's xenstore directory.
+    device: String,
+    /// The back end's xenstore directory.
+    backend_path: String,
     mac: [u8; 6],
     backend: u16,
     transmit_buffers: u16,
@@ -103,6 +108,7 @@ impl<P: SharedPage, G: GrantAccess, E: EventChannel> XenNetfront<P, G, E> {
             XenbusState::InitWait,
             config.timeout_ms,
         )?;
+        handshake::require_rx_copy(store, &backend.path)?;
         let port = events.allocate_unbound(backend.domain)?;
         let tx_ring = RingPage::new(pages.allocate_page()?, TX_RING_ENTRIES);
         let rx_ring = RingPage::new(pages.allocate_page()?, RX_RING_ENTRIES);
@@ -116,6 +122,8 @@ impl<P: SharedPage, G: GrantAccess, E: EventChannel> XenNetfront<P, G, E> {
         }
         // From here on a failure drops `device`, which ends whatever was granted.
         let mut device = Self {
+            device: config.device.into(),
+            backend_path: backend.path.clone(),
             mac: backend.mac,
             backend: backend.domain,
             transmit_buffers: config.transmit_buffers,
@@ -159,6 +167,34 @@ impl<P: SharedPage, G: GrantAccess, E: EventChannel> XenNetfront<P, G, E> {
             return Err(NetfrontError::Grant(GrantError::NoFreeReference));
         }
         Ok(Published { tx_ring, rx_ring, port: self.notifier.port })
+    }
+
+    /// Disconnects: switches to `Closing` and waits for the back end to let go of the rings
+    /// (`Closing`, `Closed` or gone), switches to `Closed` and waits for it to follow, then ends
+    /// every grant. Errors say which wait failed; the grants are ended (or their pages kept, if
+    /// the back end still holds them) either way.
+    pub fn close(self, store: &mut impl Store, timeout_ms: u64) -> Result<(), NetfrontError> {
+        let backend = self.backend_path.clone();
+        let result = handshake::set_state(store, &self.device, XenbusState::Closing)
+            .and_then(|()| {
+                handshake::wait_for_backend_closing(
+                    store,
+                    &backend,
+                    XenbusState::Closing,
+                    timeout_ms,
+                )
+            })
+            .and_then(|()| handshake::set_state(store, &self.device, XenbusState::Closed))
+            .and_then(|()| {
+                handshake::wait_for_backend_closing(
+                    store,
+                    &backend,
+                    XenbusState::Closed,
+                    timeout_ms,
+                )
+            });
+        drop(self);
+        result
     }
 
     /// The event channel the back end raises: the platform routes it to the network thread.

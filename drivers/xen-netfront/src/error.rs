@@ -37,6 +37,8 @@ pub enum NetfrontError {
         /// The state it was last seen in.
         last: XenbusState,
     },
+    /// The back end lacks a feature this driver cannot do without (named).
+    MissingFeature(&'static str),
     /// The configuration asks for what the protocol cannot do (the caller's bug).
     Config(&'static str),
     /// The platform had no page for a ring or buffer.
@@ -54,6 +56,7 @@ impl fmt::Display for NetfrontError {
             Self::BadNode { path, value } => write!(f, "xenstore {path}: unexpected {value:?}"),
             Self::BackendState(state) => write!(f, "the back end is {state:?}"),
             Self::Timeout { path, last } => write!(f, "{path} stayed {last:?}"),
+            Self::MissingFeature(name) => write!(f, "the back end does not offer {name}"),
             Self::Config(why) => write!(f, "netfront configuration: {why}"),
             Self::Pages(error) => error.fmt(f),
             Self::Grant(error) => error.fmt(f),

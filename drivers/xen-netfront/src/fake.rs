@@ -41,7 +41,7 @@ type Bytes = Rc<RefCell<Box<[u8; PAGE_SIZE]>>>;
 /// How the fake back end moves through the xenbus states.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum BackendScript {
-    /// InitWait, then Connected once the front end is.
+    /// InitWait, then Connected once the front end is; Closing and Closed after it.
     Honest,
     /// Never leaves Initialising.
     Silent,
@@ -83,6 +83,7 @@ impl Machine {
         set(&format!("{DEVICE}/mac"), "00:16:3e:0a:bc:de");
         set(&format!("{DEVICE}/state"), "1");
         set(&format!("{BACKEND_PATH}/state"), "1");
+        set(&format!("{BACKEND_PATH}/feature-rx-copy"), "1");
         Rc::new(Self {
             pages: RefCell::new(Vec::new()),
             pages_left: Cell::new(pages),
@@ -112,6 +113,8 @@ impl Machine {
             (BackendScript::Silent, _, _) => return false,
             (_, "1", _) => "2",
             (BackendScript::Honest, "2", "4") => "4",
+            (BackendScript::Honest, "4", "5") => "5",
+            (BackendScript::Honest, "5", "6") => "6",
             (BackendScript::ClosesOnConnect, "2", "4") => "5",
             _ => return false,
         };

@@ -12,7 +12,7 @@ use alloc::string::String;
 use rivet_xen_abi::netif::XenbusState;
 
 use crate::error::NetfrontError;
-use crate::platform::{GrantRef, Store};
+use crate::platform::{GrantRef, Store, StoreError};
 
 /// Wake-ups one wait accepts before it gives up (a back end that flaps without progressing).
 const MAX_WAKEUPS: u32 = 64;
@@ -86,12 +86,6 @@ pub(crate) fn parse_mac(text: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
-/// The back end's state, parsed.
-fn backend_state(store: &mut impl Store, path: &str) -> Result<XenbusState, NetfrontError> {
-    let text = read(store, path)?;
-    XenbusState::parse(&text).ok_or_else(|| bad(path, &text))
-}
-
 /// Waits until the back end's state is at least `want` (and at most `Connected`). A back end that
 /// closes, or whose state is past `Connected`, fails the wait.
 pub(crate) fn wait_for_backend(
@@ -100,23 +94,63 @@ pub(crate) fn wait_for_backend(
     want: XenbusState,
     timeout_ms: u64,
 ) -> Result<(), NetfrontError> {
+    wait_until(store, backend, timeout_ms, |state| {
+        if state > XenbusState::Connected {
+            Err(NetfrontError::BackendState(state))
+        } else {
+            Ok(state >= want)
+        }
+    })
+}
+
+/// Waits until the back end has let go of the device: its state is `state` or later, or
+/// `Unknown` (its directory is being torn down).
+pub(crate) fn wait_for_backend_closing(
+    store: &mut impl Store,
+    backend: &str,
+    state: XenbusState,
+    timeout_ms: u64,
+) -> Result<(), NetfrontError> {
+    wait_until(store, backend, timeout_ms, |now| {
+        Ok(now == XenbusState::Unknown || (state..=XenbusState::Closed).contains(&now))
+    })
+}
+
+/// Reads the back end's state until `done` says so (or fails), waiting for changes in between.
+fn wait_until(
+    store: &mut impl Store,
+    backend: &str,
+    timeout_ms: u64,
+    mut done: impl FnMut(XenbusState) -> Result<bool, NetfrontError>,
+) -> Result<(), NetfrontError> {
     let path = format!("{backend}/state");
     let mut last = XenbusState::Unknown;
     for _ in 0..MAX_WAKEUPS {
-        last = backend_state(store, &path)?;
-        if last > XenbusState::Connected {
-            return Err(NetfrontError::BackendState(last));
-        }
-        if last >= want {
+        last = match store.read(&path) {
+            // A back end's directory that is gone counts as `Unknown`.
+            Err(StoreError::NoEntry) => XenbusState::Unknown,
+            Err(error) => return Err(NetfrontError::Store { path, error }),
+            Ok(text) => XenbusState::parse(&text).ok_or_else(|| bad(&path, &text))?,
+        };
+        if done(last)? {
             return Ok(());
         }
         match store.wait_for_change(&path, timeout_ms) {
             Ok(()) => {}
-            Err(crate::StoreError::TimedOut) => return Err(NetfrontError::Timeout { path, last }),
+            Err(StoreError::TimedOut) => return Err(NetfrontError::Timeout { path, last }),
             Err(error) => return Err(NetfrontError::Store { path, error }),
         }
     }
     Err(NetfrontError::Timeout { path, last })
+}
+
+/// Checks that the back end can copy received frames into our pages (`feature-rx-copy`): the
+/// only receive mode this driver has (page flipping is long gone from netback too).
+pub(crate) fn require_rx_copy(store: &mut impl Store, backend: &str) -> Result<(), NetfrontError> {
+    match store.read(&format!("{backend}/feature-rx-copy")) {
+        Ok(text) if text.trim_end_matches('\0').trim() == "1" => Ok(()),
+        _ => Err(NetfrontError::MissingFeature("feature-rx-copy")),
+    }
 }
 
 /// Sets the front end's own state.

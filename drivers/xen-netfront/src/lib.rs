@@ -28,9 +28,12 @@
 //! A received page is handed to smoltcp only after its grant has ended, so the back end cannot
 //! write it while the stack reads it.
 //!
-//! Features negotiated: `request-rx-copy` (the back end copies into our pages),
-//! `feature-rx-notify`, `feature-no-csum-offload` (frames come fully checksummed; smoltcp checks
-//! and computes every checksum). Not negotiated: scatter-gather, GSO, multicast control,
+//! [`XenNetfront::close`] walks both ends to `Closed` before ending the grants, so the back end
+//! has unmapped the rings and nothing is leaked.
+//!
+//! Features negotiated: `request-rx-copy` (the back end copies into our pages; its
+//! `feature-rx-copy` is required), `feature-rx-notify`, `feature-no-csum-offload` (frames come
+//! fully checksummed; smoltcp checks and computes every checksum). Not negotiated: scatter-gather, GSO, multicast control,
 //! multiple queues, split event channels.
 //!
 //! Weak spots: one queue and one event channel; frames up to one page (no `feature-sg`); no

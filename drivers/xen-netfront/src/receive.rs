@@ -99,7 +99,12 @@ impl<P: SharedPage> Receive<P> {
             };
             let Some(slot) = self.ring.ring.produce_request() else {
                 // More buffers than free slots: only if responses were lost to a bad back end.
-                let _ = grants.end(grant);
+                // That back end may even have guessed the new reference and mapped it.
+                if grants.end(grant).is_err() {
+                    self.idle.pop();
+                    self.states[usize::from(id)] = RxState::Stuck(grant);
+                    self.stuck.push(id);
+                }
                 break;
             };
             self.idle.pop();

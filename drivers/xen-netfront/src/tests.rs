@@ -171,6 +171,13 @@ fn handshake_failures_are_reported_and_leave_nothing_granted() {
     bad_state.store.borrow_mut().insert(format!("{BACKEND_PATH}/state"), "connected".into());
     assert!(matches!(connect(&bad_state, &config(4, 4)), Err(NetfrontError::BadNode { .. })));
 
+    let no_copy = Machine::new(1024, BackendScript::Honest);
+    no_copy.store.borrow_mut().remove(&format!("{BACKEND_PATH}/feature-rx-copy"));
+    assert_eq!(
+        connect(&no_copy, &config(4, 4)).unwrap_err(),
+        NetfrontError::MissingFeature("feature-rx-copy")
+    );
+
     let machine = Machine::new(1024, BackendScript::Honest);
     assert!(matches!(connect(&machine, &config(0, 4)), Err(NetfrontError::Config(_))));
     assert!(matches!(connect(&machine, &config(4, 257)), Err(NetfrontError::Config(_))));
@@ -422,4 +429,27 @@ fn pages_the_back_end_holds_are_kept_when_the_device_goes() {
     assert_eq!(machine.grants.borrow().active(), 1);
     assert_eq!(machine.live_pages(), 1, "leaked, not freed");
     assert_eq!(take_logs(log::Level::Warn).len(), 1);
+}
+
+#[test]
+fn closing_walks_both_ends_to_closed_and_ends_every_grant() {
+    let (machine, mut device, mut netback) = up(4, 8);
+    assert!(netback.deliver(&frame(1)));
+    assert!(send(&mut device, &frame(2)));
+    // A frame is lent when the device closes: its page is freed too.
+    let _ = device.receive(now()).map(|(rx, _)| rx.consume(|bytes| bytes.len()));
+    device.close(&mut FakeStore(machine.clone()), 100).unwrap();
+    assert_eq!(store(&machine, &format!("{DEVICE}/state")), "6");
+    assert_eq!(store(&machine, &format!("{BACKEND_PATH}/state")), "6");
+    assert_eq!(machine.grants.borrow().active(), 0);
+    assert_eq!(machine.live_pages(), 0);
+}
+
+#[test]
+fn closing_a_silent_back_end_times_out_but_still_releases() {
+    let (machine, device, _netback) = up(4, 4);
+    machine.script.set(BackendScript::Silent);
+    let error = device.close(&mut FakeStore(machine.clone()), 100).unwrap_err();
+    assert!(matches!(error, NetfrontError::Timeout { last: XenbusState::Connected, .. }));
+    assert_eq!(machine.grants.borrow().active(), 0);
 }
