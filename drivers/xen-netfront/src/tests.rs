@@ -19,6 +19,7 @@ use crate::fake::{
     BACKEND_PATH, DEVICE, PORT,
 };
 use crate::handshake::parse_mac;
+use crate::platform::{GrantAccess, GrantError};
 use crate::{NetfrontConfig, NetfrontError, StoreError, XenNetfront};
 
 type Netfront = XenNetfront<FakePage, FakeGrants, FakeEvents>;
@@ -452,4 +453,32 @@ fn closing_a_silent_back_end_times_out_but_still_releases() {
     let error = device.close(&mut FakeStore(machine.clone()), 100).unwrap_err();
     assert!(matches!(error, NetfrontError::Timeout { last: XenbusState::Connected, .. }));
     assert_eq!(machine.grants.borrow().active(), 0);
+}
+
+#[test]
+fn a_full_grant_table_fails_the_connection_cleanly() {
+    capture_logs();
+    let machine = Machine::new(1024, BackendScript::Honest);
+    // Someone else holds all but 100 references.
+    let mut others = FakeGrants(machine.clone());
+    let held: Vec<_> = (0..1024 - 8 - 100).map(|_| others.grant(0, 1, true).unwrap()).collect();
+    let error = connect(&machine, &config(4, 256)).unwrap_err();
+    assert_eq!(error, NetfrontError::Grant(GrantError::NoFreeReference));
+    assert_eq!(machine.grants.borrow().active(), held.len());
+    assert_eq!(machine.live_pages(), 0);
+    assert!(!take_logs(log::Level::Warn).is_empty());
+}
+
+#[test]
+fn a_frame_longer_than_a_page_is_dropped() {
+    let (_machine, mut device, mut netback) = up(2, 2);
+    let token = device.transmit(now()).unwrap();
+    let filled = token.consume(5000, |buffer| {
+        buffer.fill(7);
+        buffer.len()
+    });
+    assert_eq!(filled, 5000, "the stack still gets a buffer of the size it asked for");
+    assert_eq!(take_logs(log::Level::Error).len(), 1);
+    assert!(netback.collect().is_empty());
+    assert_eq!(device.rings().tx.in_flight(), 0);
 }
