@@ -117,8 +117,8 @@ pub enum GrantError {
     NotAllocated(GrantRef),
     /// The frame does not fit a v1 entry's 32 bits: this memory cannot be granted with v1.
     FrameTooLarge(u64),
-    /// Every reference is in use: retry after freeing one, or grow the table.
-    NoFreeReference,
+    /// Every reference is in use.
+    Exhausted,
     /// The grantee still uses the frame (`GTF_reading` or `GTF_writing`, the flags carried):
     /// retry later; the frame must not be reused until then.
     InUse(u16),
@@ -131,8 +131,8 @@ impl fmt::Display for GrantError {
             Self::OutOfRange(r) => write!(f, "grant reference {} is out of range", r.0),
             Self::NotAllocated(r) => write!(f, "grant reference {} is not allocated", r.0),
             Self::FrameTooLarge(frame) => write!(f, "frame {frame:#x} does not fit a v1 grant"),
-            Self::NoFreeReference => write!(f, "no free grant reference"),
             Self::InUse(flags) => write!(f, "grant still in use (flags {flags:#x})"),
+            Self::Exhausted => write!(f, "every grant reference is in use"),
         }
     }
 }

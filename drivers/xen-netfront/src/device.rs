@@ -164,7 +164,7 @@ impl<P: SharedPage, G: GrantAccess, E: EventChannel> XenNetfront<P, G, E> {
         rx.refill(grants, *backend);
         if rx.posted() != rx.pages.len() {
             // `refill` logged why (the grant table is full).
-            return Err(NetfrontError::Grant(GrantError::NoFreeReference));
+            return Err(NetfrontError::Grant(GrantError::Exhausted));
         }
         Ok(Published { tx_ring, rx_ring, port: self.notifier.port })
     }

@@ -208,7 +208,7 @@ impl GrantAccess for FakeGrants {
     fn grant(&mut self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError> {
         let entry = permit_access_entry(domain, frame, readonly)?;
         let mut table = self.0.grants.borrow_mut();
-        let reference = table.allocator.allocate().ok_or(GrantError::NoFreeReference)?;
+        let reference = table.allocator.allocate().ok_or(GrantError::Exhausted)?;
         table.entries[reference.0 as usize] = entry;
         Ok(reference)
     }

@@ -80,7 +80,7 @@ pub unsafe trait PageAllocator {
 /// The grant table: lets the back end at one frame, and takes the frame back.
 pub trait GrantAccess {
     /// Grants `frame` to `domain`, read-only or writable: a free reference, its entry written
-    /// (`frame` and `domid`, a write barrier, then `flags`). `Err(NoFreeReference)` when the
+    /// (`frame` and `domid`, a write barrier, then `flags`). `Err(Exhausted)` when the
     /// table is full; `Err(FrameTooLarge)` for a frame a v1 entry cannot hold.
     fn grant(&mut self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError>;
     /// Ends the access and frees the reference (compare-exchange of the flags to 0).

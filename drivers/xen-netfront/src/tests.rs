@@ -463,7 +463,7 @@ fn a_full_grant_table_fails_the_connection_cleanly() {
     let mut others = FakeGrants(machine.clone());
     let held: Vec<_> = (0..1024 - 8 - 100).map(|_| others.grant(0, 1, true).unwrap()).collect();
     let error = connect(&machine, &config(4, 256)).unwrap_err();
-    assert_eq!(error, NetfrontError::Grant(GrantError::NoFreeReference));
+    assert_eq!(error, NetfrontError::Grant(GrantError::Exhausted));
     assert_eq!(machine.grants.borrow().active(), held.len());
     assert_eq!(machine.live_pages(), 0);
     assert!(!take_logs(log::Level::Warn).is_empty());
