@@ -141,7 +141,10 @@ pub trait Store {
     fn read(&mut self, path: &str) -> Result<String, StoreError>;
     /// Sets `path` to `value`.
     fn write(&mut self, path: &str, value: &str) -> Result<(), StoreError>;
-    /// Blocks until `path` may have changed (a watch fired; spurious wake-ups are allowed) or
-    /// `timeout_ms` passed (`Err(TimedOut)`).
+    /// Blocks until `path` changes after the call began or `timeout_ms` passes
+    /// (`Err(TimedOut)`). Over xenstore: set a watch, swallow the event xenstore sends at once
+    /// for a new watch, wait for the next one, remove the watch. An occasional spurious return
+    /// is tolerated (the driver re-reads and waits again, a bounded number of times); returning
+    /// at once every time is not: the handshake would give up before the back end is ready.
     fn wait_for_change(&mut self, path: &str, timeout_ms: u64) -> Result<(), StoreError>;
 }
