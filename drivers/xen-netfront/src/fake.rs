@@ -47,6 +47,8 @@ pub(crate) enum BackendScript {
     Silent,
     /// Closes when the front end connects.
     ClosesOnConnect,
+    /// Wakes the front end at every wait without ever changing.
+    Restless,
 }
 
 /// The whole fake machine.
@@ -111,6 +113,7 @@ impl Machine {
         let back = store.get(&back_path).cloned().unwrap_or_default();
         let next = match (self.script.get(), back.as_str(), front.as_str()) {
             (BackendScript::Silent, _, _) => return false,
+            (BackendScript::Restless, _, _) => return true,
             (_, "1", _) => "2",
             (BackendScript::Honest, "2", "4") => "4",
             (BackendScript::Honest, "4", "5") => "5",

@@ -145,6 +145,10 @@ fn handshake_failures_are_reported_and_leave_nothing_granted() {
     let error = connect(&silent, &config(4, 4)).unwrap_err();
     assert!(matches!(error, NetfrontError::Timeout { last: XenbusState::Initialising, .. }));
 
+    let restless = Machine::new(1024, BackendScript::Restless);
+    let error = connect(&restless, &config(4, 4)).unwrap_err();
+    assert!(matches!(error, NetfrontError::Timeout { last: XenbusState::Initialising, .. }));
+
     let closing = Machine::new(1024, BackendScript::ClosesOnConnect);
     let error = connect(&closing, &config(4, 4)).unwrap_err();
     assert_eq!(error, NetfrontError::BackendState(XenbusState::Closing));
