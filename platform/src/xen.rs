@@ -14,6 +14,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
+use rivet_xen_abi::grant_table::{GrantError, GrantRef};
 use rivet_xen_abi::xenstore::{self, Kind};
 use spin::Once;
 
@@ -42,6 +43,31 @@ pub(crate) trait Services: Sync {
     fn system_time_ns(&self) -> Option<u64> {
         None
     }
+    /// What front-end drivers need (`None` where the port cannot share memory yet).
+    fn split_drivers(&self) -> Option<&'static dyn SplitDrivers> {
+        None
+    }
+}
+
+/// What a front-end driver (netfront) needs of a Xen port: the frame number of a page, grants,
+/// and event channels to its back end.
+pub(crate) trait SplitDrivers: Sync {
+    /// The frame Xen knows the page at virtual address `virt` by (the machine frame under PV);
+    /// `None` for an address outside the domain's memory.
+    fn frame_of(&self, virt: usize) -> Option<u64>;
+    /// Grants `frame` to `domain` (see `rivet_xen_netfront::GrantAccess::grant`).
+    fn grant(&self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError>;
+    /// Ends a grant (see `rivet_xen_netfront::GrantAccess::end`).
+    fn end_grant(&self, reference: GrantRef) -> Result<(), GrantError>;
+    /// A new event channel `remote` may bind; Xen's `-errno` on failure.
+    fn alloc_unbound(&self, remote: u16) -> Result<u32, i64>;
+    /// Raises `port` at its other end.
+    fn notify(&self, port: u32);
+}
+
+/// The port's split-driver support, if it has some.
+pub(crate) fn split_drivers() -> Option<&'static dyn SplitDrivers> {
+    SERVICES.get()?.split_drivers()
 }
 
 static SERVICES: Once<&'static dyn Services> = Once::new();

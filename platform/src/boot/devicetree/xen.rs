@@ -17,7 +17,9 @@ impl crate::xen::Services for Services {
     fn version(&self) -> u32 {
         // SAFETY: the devicetree's `/hypervisor` node says this is a Xen guest (obligation 1);
         // `xen_version(XENVER_version, NULL)` touches no memory (obligation 2).
-        unsafe { rivet_arch::xen::hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
+        unsafe {
+            rivet_arch::xen::hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32
+        }
     }
 }
 

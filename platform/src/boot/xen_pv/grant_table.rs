@@ -15,9 +15,8 @@ use super::shared_page::{self, PageSlot};
 use core::sync::atomic::{fence, AtomicU16, AtomicU32, Ordering};
 use rivet_arch::xen_pv::hypercall;
 use rivet_xen_abi::grant_table::{
-    end_access_decision, permit_access_entry, GnttabSetupTable, GrantEntryV1, GrantError,
-    GrantRef, GrantRefAllocator, ENTRIES_PER_FRAME_V1, GNTTABOP_SETUP_TABLE, GNTST_OKAY,
-    GRANT_TABLE_OP,
+    end_access_decision, permit_access_entry, GnttabSetupTable, GrantEntryV1, GrantError, GrantRef,
+    GrantRefAllocator, ENTRIES_PER_FRAME_V1, GNTST_OKAY, GNTTABOP_SETUP_TABLE, GRANT_TABLE_OP,
 };
 use rivet_xen_abi::hypercall::DOMID_SELF;
 use spin::{Mutex, Once};
@@ -102,7 +101,12 @@ pub(super) fn init() -> Result<&'static GrantTable, SetupError> {
 
 impl GrantTable {
     /// Lets domain `domid` map or copy machine frame `frame` (read-only if `readonly`).
-    pub(super) fn grant(&self, domid: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError> {
+    pub(super) fn grant(
+        &self,
+        domid: u16,
+        frame: u64,
+        readonly: bool,
+    ) -> Result<GrantRef, GrantError> {
         let entry = permit_access_entry(domid, frame, readonly)?;
         let reference = self.free.lock().allocate().ok_or(GrantError::Exhausted)?;
         let slot = self.slot(reference);

@@ -46,6 +46,7 @@
 
 mod console_ring;
 mod events;
+mod grant_table;
 mod guard;
 mod memory;
 mod shared_page;
@@ -63,10 +64,11 @@ use rivet_core::memory::frame::FrameAllocator;
 use rivet_core::memory::map::{MapError, MemoryMap};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
 use rivet_core::time::{Alarm, Clock};
+use rivet_xen_abi::grant_table::{GrantError, GrantRef};
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::{
-    pvclock, selector, start_info, PhysdevSetIopl, SchedShutdown, SharedInfo, StartInfo,
-    StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
+    pvclock, selector, start_info, EvtchnAllocUnbound, PhysdevSetIopl, SchedShutdown, SharedInfo,
+    StartInfo, StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
 };
 
 /// The boot environment's name, as `rivet::env::platform()` reports it.
@@ -216,6 +218,61 @@ impl crate::xen::Services for Services {
             let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
             pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
         })
+    }
+
+    fn split_drivers(&self) -> Option<&'static dyn crate::xen::SplitDrivers> {
+        if is_dom0() || xenstore::get().is_none() {
+            return None;
+        }
+        match grant_table::init() {
+            Ok(_) => Some(&SERVICES),
+            Err(e) => {
+                log::error!("xen: no grant table: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl crate::xen::SplitDrivers for Services {
+    fn frame_of(&self, virt: usize) -> Option<u64> {
+        let info = START_INFO.get()?;
+        let pfn = (virt as u64).checked_sub(VIRT_BASE)? / PAGE_SIZE;
+        (pfn < info.nr_pages).then(|| memory::mfn_of(info, pfn))
+    }
+
+    fn grant(&self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError> {
+        grant_table::init().map_err(|_| GrantError::Exhausted)?.grant(domain, frame, readonly)
+    }
+
+    fn end_grant(&self, reference: GrantRef) -> Result<(), GrantError> {
+        grant_table::init().map_err(|_| GrantError::NotAllocated(reference))?.end(reference)
+    }
+
+    fn alloc_unbound(&self, remote: u16) -> Result<u32, i64> {
+        let mut request =
+            EvtchnAllocUnbound { dom: hc::DOMID_SELF as u16, remote_dom: remote, port: 0 };
+        // SAFETY: `request` is a readable and writable `evtchn_alloc_unbound` for the call
+        // (obligation 2).
+        let result = unsafe {
+            hypercall(
+                hc::EVENT_CHANNEL_OP,
+                hc::EVTCHNOP_ALLOC_UNBOUND,
+                &raw mut request as u64,
+                0,
+                0,
+                0,
+            )
+        };
+        if result == 0 {
+            Ok(request.port)
+        } else {
+            Err(result)
+        }
+    }
+
+    fn notify(&self, port: u32) {
+        shared_page::notify(port);
     }
 }
 
