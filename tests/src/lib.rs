@@ -790,11 +790,13 @@ pub fn check(
     }
 }
 
-/// The per-boot timeout: `RIVET_TEST_TIMEOUT` seconds, else 60.
-pub fn boot_timeout() -> Duration {
+/// The per-boot timeout on `machine`: `RIVET_TEST_TIMEOUT` seconds, else the machine's
+/// `[test] timeout` (a machine that boots a Linux dom0 first needs longer), else 60.
+pub fn boot_timeout(machine: &Machine) -> Duration {
     let secs = std::env::var("RIVET_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
+        .or(machine.test.timeout)
         .unwrap_or(60.0);
     Duration::from_secs_f64(secs)
 }
@@ -871,7 +873,11 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         interactive: false,
         // A network check needs longer: QEMU's user network accepts host connections one at a
         // time (listen backlog 1), so 200 at once queue in the host's kernel.
-        timeout: Some(if scenario.net.is_some() { boot_timeout() * 3 } else { boot_timeout() }),
+        timeout: Some(if scenario.net.is_some() {
+            boot_timeout(machine) * 3
+        } else {
+            boot_timeout(machine)
+        }),
         marker,
         stop_at_marker: false,
         live_check,
@@ -1013,6 +1019,17 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    #[test]
+    fn a_subset_machine_runs_only_its_scenarios() {
+        let machines = Workspace::locate().machines().unwrap();
+        let domu = machines.get("xen-domu", Some("x86_64-unknown-none")).unwrap();
+        assert_eq!(domu.test.skip_reason("hello"), None);
+        assert_eq!(domu.test.skip_reason("exit-code-42"), None);
+        let reason = domu.test.skip_reason("threads-smp4").expect("outside `only`: ignored");
+        assert_eq!(reason, domu.test.only_reason);
+        assert!(boot_timeout(domu) >= Duration::from_secs(60));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Tests are named `MACHINE::SCENARIO` (filter with e.g. `cargo test -p rivet-tests --test boot --
 //! microvm::`). `RIVET_TEST_MACHINES=microvm,virt` restricts the machines; `RIVET_TEST_TIMEOUT`
-//! sets the per-boot timeout in seconds (60). A machine whose QEMU is missing fails its tests: it
-//! is never skipped silently. Run with at most two test threads: each QEMU takes a core.
+//! sets the per-boot timeout in seconds (else the machine's `[test] timeout`, else 60). A machine
+//! whose QEMU is missing fails its tests: it is never skipped silently. Scenarios a machine skips
+//! (`[test] skip`, or not in its `[test] only` list) are reported as ignored. Run with at most two
+//! test threads: each QEMU takes a core.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use rivet_tests::{run, SCENARIOS};

@@ -1,5 +1,6 @@
-//! Files a machine needs besides the image: `[assets.NAME]` (Debian packages or host files) and
-//! the per-run device tree of `[dtb]`, made ready before QEMU starts.
+//! Files a machine needs besides the image: `[assets.NAME]` (Debian packages or host files), the
+//! per-run device tree of `[dtb]` and the dom0 of `[dom0]` (`dom0.rs`), made ready before QEMU
+//! starts.
 //!
 //! Package assets are fetched on first use into `target/assets/ARCH/PACKAGE/` (the `.deb`, its
 //! unpacked `root/`, a `package` file naming what a metapackage resolved to, and decompressed
@@ -105,6 +106,10 @@ pub fn prepare(
             file = copy;
         }
         prepared.values.insert(format!("asset:{name}"), file.display().to_string());
+    }
+    if let Some(spec) = &machine.dom0 {
+        let scratch = prepared.scratch(ws)?;
+        prepared.values.extend(crate::dom0::prepare(ws, machine, spec, launch, &scratch)?);
     }
     if let Some(spec) = &machine.dtb {
         let args = machine

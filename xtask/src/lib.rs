@@ -15,6 +15,7 @@ pub mod cc;
 pub mod cmdline;
 pub mod debian;
 pub mod disk;
+pub mod dom0;
 pub mod image;
 pub mod libc_bench;
 pub mod machine;

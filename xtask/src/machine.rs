@@ -15,6 +15,7 @@
 //! | `{NAME}` | `vars.NAME`, overridden by `accel.<accel>.vars.NAME` |
 //! | `{asset:NAME}` | the file `[assets.NAME]` names, fetched from Debian on first use (`assets.rs`) |
 //! | `{dtb}` | the device tree `[dtb]` generates for this run (`assets.rs`) |
+//! | `{dom0:kernel}`, `{dom0:initrd}` | `[dom0]`: the Linux dom0 and its initramfs carrying the image (`dom0.rs`) |
 //!
 //! `{{` and `}}` stand for literal braces (QEMU's JSON option syntax). A placeholder may end in a
 //! filter: `{image|commas}` doubles every comma, as QEMU's option syntax (e.g. the multiboot
@@ -123,12 +124,25 @@ pub struct TestSettings {
     /// domain's vpl011 output as `DOM1: …`); removed from lines before they are matched.
     #[serde(default)]
     pub line_prefix: String,
+    /// Run only these scenarios here (a machine whose boots are too slow for the whole suite);
+    /// every other one is ignored with [`TestSettings::only_reason`]. Names are not checked
+    /// against the scenario table, so a scenario may be listed before it exists.
+    pub only: Option<Vec<String>>,
+    /// Why scenarios outside [`TestSettings::only`] are not run (required with `only`).
+    #[serde(default)]
+    pub only_reason: String,
+    /// The per-boot timeout in seconds when `RIVET_TEST_TIMEOUT` does not set one (default 60).
+    pub timeout: Option<f64>,
 }
 
 impl TestSettings {
-    /// Why `scenario` is skipped here, if it is.
+    /// Why `scenario` is skipped here, if it is: its `skip` entry, else `*`'s, else
+    /// `only_reason` when `only` does not list it.
     pub fn skip_reason(&self, scenario: &str) -> Option<&str> {
-        self.skip.get(scenario).or_else(|| self.skip.get("*")).map(String::as_str)
+        self.skip.get(scenario).or_else(|| self.skip.get("*")).map(String::as_str).or_else(|| {
+            let only = self.only.as_ref()?;
+            (!only.iter().any(|name| name == scenario)).then_some(self.only_reason.as_str())
+        })
     }
 
     /// The console as the tests match it: terminal escape sequences (UEFI firmware clears the
@@ -211,6 +225,17 @@ pub fn strip_escapes(text: &str) -> String {
     out
 }
 
+/// A Linux dom0 that boots the image as a Xen PV domU: `[dom0]`, used as `{dom0:kernel}` and
+/// `{dom0:initrd}` (built and cached by `dom0.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dom0Spec {
+    /// Debian architecture of dom0's kernel, Xen tools and busybox (`amd64`).
+    pub deb_arch: String,
+    /// The domU's memory in MiB (`memory =` of its xl configuration).
+    pub memory: u32,
+}
+
 /// One machine description, as read from `targets/machines/FILE.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +283,8 @@ pub struct Machine {
     pub assets: BTreeMap<String, AssetSpec>,
     /// A device tree generated per run, if the machine needs one.
     pub dtb: Option<DtbSpec>,
+    /// A Linux dom0 that runs the image as a Xen domU, if the machine boots it that way.
+    pub dom0: Option<Dom0Spec>,
     /// The QEMU device model of the network card `--net` adds (`virtio-net-device`); `None`:
     /// the kernel drives no network card here yet.
     pub net: Option<String>,
@@ -373,7 +400,8 @@ impl Machine {
         let known = |name: &str| {
             let asset = name.strip_prefix("asset:").is_some_and(|a| self.assets.contains_key(a));
             let dtb = name == "dtb" && self.dtb.is_some();
-            (BUILTIN.contains(&name) || self.vars.contains_key(name) || asset || dtb)
+            let dom0 = matches!(name, "dom0:kernel" | "dom0:initrd") && self.dom0.is_some();
+            (BUILTIN.contains(&name) || self.vars.contains_key(name) || asset || dtb || dom0)
                 .then(String::new)
         };
         for arg in &self.args {
@@ -404,8 +432,16 @@ impl Machine {
                 expand(arg, &known)?;
             }
         }
-        if !self.args.iter().any(|a| a.contains("{image}") || a.contains("{image|")) {
+        // With a dom0 the image travels inside `{dom0:initrd}`.
+        let uses_image = |a: &String| a.contains("{image}") || a.contains("{image|");
+        if self.dom0.is_none() && !self.args.iter().any(uses_image) {
             return Err("`args` never uses `{image}`".into());
+        }
+        if self.dom0.is_some() && !self.args.iter().any(|a| a.contains("{dom0:initrd")) {
+            return Err("`[dom0]` given but `args` never uses `{dom0:initrd}`".into());
+        }
+        if self.test.only.is_some() && self.test.only_reason.trim().is_empty() {
+            return Err("[test] `only` needs an `only_reason`".into());
         }
         Ok(())
     }
@@ -468,7 +504,13 @@ impl Machine {
                 "accel" => accel.to_owned(),
                 "root" => root.display().to_string(),
                 "target_dir" => target_dir.display().to_string(),
-                other if other == "dtb" || other.starts_with("asset:") => files.get(other)?.clone(),
+                other
+                    if other == "dtb"
+                        || other.starts_with("asset:")
+                        || other.starts_with("dom0:") =>
+                {
+                    files.get(other)?.clone()
+                }
                 other => settings.vars.get(other).or_else(|| self.vars.get(other))?.clone(),
             })
         };
@@ -745,7 +787,40 @@ mod tests {
         assert_eq!(strip_escapes("a\x1b[0mb\x1b"), "ab\x1b");
         let plain = Machine::parse("p", SAMPLE).unwrap();
         assert_eq!(plain.test.skip_reason("hello"), None);
+        // `only`: every scenario it does not list is skipped with `only_reason`; `skip` wins.
+        let subset = SAMPLE.replace(
+            "skip = { null-deref = \"CR2 reads 0 under nested virtualisation\" }",
+            "skip = { panic = \"no\" }\nonly = [\"hello\", \"panic\", \"not-yet-written\"]\nonly_reason = \"slow\"\ntimeout = 120",
+        );
+        let m = Machine::parse("m", &subset).unwrap();
+        assert_eq!(m.test.skip_reason("hello"), None);
+        assert_eq!(m.test.skip_reason("panic"), Some("no"));
+        assert_eq!(m.test.skip_reason("threads"), Some("slow"));
+        assert_eq!(m.test.timeout, Some(120.0));
+        let no_reason = subset.replace("only_reason = \"slow\"", "");
+        assert!(Machine::parse("m", &no_reason).unwrap_err().contains("only_reason"));
         assert_eq!(plain.test.strip_prefix("DOM1: x"), "DOM1: x");
+    }
+
+    #[test]
+    fn dom0_placeholders() {
+        let text = SAMPLE.replace(
+            "\"-kernel\", \"{image}\"",
+            "\"-kernel\", \"/xen\", \"-initrd\", \"{dom0:kernel} quiet,{dom0:initrd|commas}\"",
+        );
+        // Without `[dom0]` the placeholders are unknown, and the image is never used.
+        assert!(Machine::parse("m", &text).is_err());
+        let text = text + "[dom0]\ndeb_arch = \"amd64\"\nmemory = 64\n";
+        let m = Machine::parse("m", &text).unwrap();
+        assert_eq!(m.dom0.as_ref().unwrap().memory, 64);
+        let mut files = BTreeMap::new();
+        files.insert("dom0:kernel".to_owned(), "/c/vmlinux".to_owned());
+        files.insert("dom0:initrd".to_owned(), "/run/a,b.cpio".to_owned());
+        let args = m.qemu_args(&launch(None), Path::new("/r"), Path::new("/t"), &files).unwrap();
+        let at = args.iter().position(|a| a == "-initrd").unwrap();
+        assert_eq!(args[at + 1], "/c/vmlinux quiet,/run/a,,b.cpio");
+        let unused = text.replace(",{dom0:initrd|commas}", "");
+        assert!(Machine::parse("m", &unused).unwrap_err().contains("{dom0:initrd}"));
     }
 
     #[test]
@@ -806,5 +881,6 @@ mod tests {
         assert_eq!(set.default_for("x86_64-unknown-none").unwrap().name, "microvm");
         assert_eq!(set.default_for("aarch64-unknown-none").unwrap().name, "virt");
         set.get("q35", None).unwrap();
+        assert!(set.get("xen-domu", None).unwrap().dom0.is_some());
     }
 }

@@ -419,14 +419,15 @@ fn xl_config(ws: &Workspace, args: XlConfigArgs) -> Result<u8, Error> {
         Output::Inherit,
     )?;
     let kernel = std::fs::canonicalize(&built.image).unwrap_or(built.image);
-    let config = xtask::xl::XlConfig {
-        name: args.name.unwrap_or_else(|| format!("rivet-{}", args.example.example)),
-        triple: args.target.clone(),
-        kernel: kernel.display().to_string(),
-        cmdline: cmdline::build(&args.params, &args.args),
-        memory_mib: args.memory,
-        vcpus: args.vcpus,
-    };
+    let name = args.name.unwrap_or_else(|| format!("rivet-{}", args.example.example));
+    let mut config = xtask::xl::XlConfig::new(
+        &name,
+        &args.target,
+        &kernel.display().to_string(),
+        &cmdline::build(&args.params, &args.args),
+    );
+    config.memory_mib = args.memory;
+    config.vcpus = args.vcpus;
     let out = args
         .out
         .unwrap_or_else(|| ws.image_dir(&args.target).join(format!("{}.xl", args.example.example)));
