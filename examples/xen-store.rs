@@ -1,4 +1,5 @@
-//! Xen's services from an application: the domain's own name and id read from xenstore, a
+//! Xen's services from an application: Xen's version (a hypercall), the domain's own name and
+//! id read from xenstore, a
 //! write and a read-back in a transaction, a directory, a watch that fires, and a 200 ms sleep
 //! measured against Xen's clock (the pvclock) as well as the kernel's. Exits 1 at the first
 //! thing that does not hold, saying what; prints `xen-store ok` at the end.
@@ -25,9 +26,10 @@ fn main() -> i32 {
 
 fn run() -> Result<(), alloc::string::String> {
     use alloc::format;
-    if !rivet::xen::is_available() {
-        return Err(format!("no Xen services on {}", rivet::env::platform()));
-    }
+    let Some((major, minor)) = rivet::xen::version() else {
+        return Err(format!("not on Xen: {}", rivet::env::platform()));
+    };
+    rivet::println!("xen: Xen {major}.{minor}");
     let name = store::read("name").map_err(|e| format!("read name: {e}"))?;
     let domid = store::read("domid").map_err(|e| format!("read domid: {e}"))?;
     rivet::println!("xen: domain name {name}, id {domid}");

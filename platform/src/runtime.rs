@@ -98,7 +98,7 @@ pub(crate) fn start(mut handoff: Handoff) -> ! {
     }
 
     start_threads(&info.command_line, handoff.page_tables, preemptive);
-    crate::net::virtio::bring_up(&info.command_line);
+    crate::net::bring_up(&info.command_line);
 
     // SAFETY: `__rivet_main` is defined by the application through `rivet::main!`, which gives
     // it exactly this signature; a missing definition is a link error, not undefined behaviour.

@@ -1,8 +1,9 @@
 //! Xen services for applications: the domain's xenstore and Xen's clock.
 //!
-//! Available where the boot environment provides them — a Xen PV domU started by a toolstack
-//! (x86_64 `xen-domu`); elsewhere every call returns [`Error::Unavailable`] (or `None`), so an
-//! application can ask without knowing where it runs. Paths are xenstore paths: absolute
+//! Xenstore is available where the boot environment provides it — a Xen PV domU started by a
+//! toolstack (x86_64 `xen-domu`); the version on every Xen guest; Xen's clock on x86_64 PV.
+//! Elsewhere every call returns [`Error::Unavailable`] (or `None`), so an application can ask
+//! without knowing where it runs. Paths are xenstore paths: absolute
 //! (`/local/domain/0/name`) or relative to the domain's home (`name`, `data/x`).
 //!
 //! ```ignore
@@ -13,32 +14,65 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
+use rivet_xen_abi::grant_table::{GrantError, GrantRef};
 use rivet_xen_abi::xenstore::{self, Kind};
 use spin::Once;
 
 pub use rivet_xen_abi::xenstore::{ErrorName, StoreError as Error};
 
-/// What a boot environment on Xen provides (implemented by the platform, registered once).
+/// What a boot environment on Xen provides (implemented by the platform, registered once);
+/// what it lacks keeps the default, "unavailable".
 pub(crate) trait Services: Sync {
+    /// `XENVER_version`: `major << 16 | minor`.
+    fn version(&self) -> u32;
     /// One xenstore request; the reply's payload.
     fn store_request(
         &self,
-        kind: Kind,
-        transaction: u32,
-        parts: &[&[u8]],
-        last_terminated: bool,
-    ) -> Result<Vec<u8>, Error>;
+        _kind: Kind,
+        _transaction: u32,
+        _parts: &[&[u8]],
+        _last_terminated: bool,
+    ) -> Result<Vec<u8>, Error> {
+        Err(Error::Unavailable)
+    }
     /// Waits for a watch event with `token`; its path.
-    fn wait_watch(&self, token: &str, timeout: Duration) -> Result<String, Error>;
+    fn wait_watch(&self, _token: &str, _timeout: Duration) -> Result<String, Error> {
+        Err(Error::Unavailable)
+    }
     /// Xen's system time (ns since the domain's clock started), from the pvclock.
-    fn system_time_ns(&self) -> u64;
+    fn system_time_ns(&self) -> Option<u64> {
+        None
+    }
+    /// What front-end drivers need (`None` where the port cannot share memory yet).
+    fn split_drivers(&self) -> Option<&'static dyn SplitDrivers> {
+        None
+    }
+}
+
+/// What a front-end driver (netfront) needs of a Xen port: the frame number of a page, grants,
+/// and event channels to its back end.
+pub(crate) trait SplitDrivers: Sync {
+    /// The frame Xen knows the page at virtual address `virt` by (the machine frame under PV);
+    /// `None` for an address outside the domain's memory.
+    fn frame_of(&self, virt: usize) -> Option<u64>;
+    /// Grants `frame` to `domain` (see `rivet_xen_netfront::GrantAccess::grant`).
+    fn grant(&self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError>;
+    /// Ends a grant (see `rivet_xen_netfront::GrantAccess::end`).
+    fn end_grant(&self, reference: GrantRef) -> Result<(), GrantError>;
+    /// A new event channel `remote` may bind; Xen's `-errno` on failure.
+    fn alloc_unbound(&self, remote: u16) -> Result<u32, i64>;
+    /// Raises `port` at its other end.
+    fn notify(&self, port: u32);
+}
+
+/// The port's split-driver support, if it has some.
+pub(crate) fn split_drivers() -> Option<&'static dyn SplitDrivers> {
+    SERVICES.get()?.split_drivers()
 }
 
 static SERVICES: Once<&'static dyn Services> = Once::new();
 
-/// Registers the platform's services (once; later calls are ignored). Only Xen PV (x86_64)
-/// registers today: arm64's dom0less guests have no xenstore.
-#[allow(dead_code)]
+/// Registers the platform's services (once; later calls are ignored).
 pub(crate) fn register(services: &'static dyn Services) {
     SERVICES.call_once(|| services);
 }
@@ -47,15 +81,24 @@ fn services() -> Result<&'static dyn Services, Error> {
     SERVICES.get().copied().ok_or(Error::Unavailable)
 }
 
-/// Whether this program runs on Xen with its services (xenstore, clock) at hand.
+/// Whether this program runs on Xen (as a guest whose boot environment knows it).
 pub fn is_available() -> bool {
     SERVICES.get().is_some()
 }
 
+/// The Xen version, `(major, minor)`, asked of Xen with a hypercall (`None` where not on Xen).
+pub fn version() -> Option<(u16, u16)> {
+    SERVICES.get().map(|s| {
+        let version = s.version();
+        ((version >> 16) as u16, version as u16)
+    })
+}
+
 /// Xen's system time: time since Xen started the domain's clock, by the pvclock (`None` where
-/// not on Xen). Measures the same time the hypervisor's timers use.
+/// not on Xen or where the port does not read it yet — arm64). Measures the same time the
+/// hypervisor's timers use.
 pub fn system_time() -> Option<Duration> {
-    SERVICES.get().map(|s| Duration::from_nanos(s.system_time_ns()))
+    SERVICES.get()?.system_time_ns().map(Duration::from_nanos)
 }
 
 /// The xenstore: read, write, list, remove, watch, and transactions.

@@ -627,11 +627,31 @@ pub const SCENARIOS: &[Scenario] = &[
         exit_code: 0,
         reset: false,
         in_order: &[
+            "xen: Xen 4.17",
             "xen: domain name rivet, id *",
             "xen: data/greeting = \"hello from rivet\"; data holds *greeting*",
             "xen: watch fired for *data/watched",
             "xen: slept 200 ms: * us by the Xen clock, * us by the kernel's",
             "xen-store ok",
+        ],
+        anywhere: &[],
+        net: None,
+    },
+    // The same program where Xen runs the image without a toolstack (x86_64 dom0, arm64
+    // dom0less): the version comes through a hypercall (the page's stub on x86_64, `hvc #0xEA1`
+    // on arm64), and the missing xenstore is a clean error.
+    Scenario {
+        name: "xen-no-store",
+        example: "xen-store",
+        params: &[],
+        args: &[],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 1,
+        reset: false,
+        in_order: &[
+            "xen: Xen 4.17",
+            "xen-store FAILED: read name: xenstore: not available on this platform",
         ],
         anywhere: &[],
         net: None,

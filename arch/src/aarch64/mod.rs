@@ -30,5 +30,6 @@ pub mod time;
 pub mod tls_abi;
 pub mod trap;
 pub mod uefi;
+pub mod xen;
 
 pub use cpu::NAME;

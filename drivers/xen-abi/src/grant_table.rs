@@ -1,4 +1,4 @@
-//! Grant tables (v1): the entries a guest writes to share its pages, and the pure logic over them.
+//! Grant tables (v1): sharing a guest's pages, and the pure logic over them.
 //!
 //! Xen's `grant_table.h`: a guest shares one of its frames with another domain by writing a
 //! [`GrantEntryV1`] into its grant table (frames Xen hands over with `GNTTABOP_setup_table`) and

@@ -16,7 +16,9 @@
 //! [`VcpuSetSingleshotTimer`], [`IretContext`] (the frame `HYPERVISOR_iret` pops) and
 //! [`VcpuGuestContext`] (a new vCPU's first state, for `VCPUOP_initialise`)), the validation of a
 //! start info as untrusted input ([`start_info`]), the pvclock arithmetic ([`pvclock`]) and the
-//! two-level event-channel scan ([`evtchn`]), the byte rings of the PV console and xenstore
+//! two-level event-channel scan ([`evtchn`]), grant tables v1 ([`grant_table`]), the shared
+//! request/response rings of split drivers ([`ring`]) and the network ones' entries ([`netif`]),
+//! the byte rings of the PV console and xenstore
 //! ([`ConsoleInterface`], [`XenstoreInterface`], [`byte_ring`]) and the xenstore wire protocol
 //! ([`xenstore`]). What does not: the hypercall instructions
 //! themselves and every pointer dereference, which stay in `rivet-arch` and the platform. Nothing
@@ -102,6 +104,9 @@ pub mod hypercall {
     /// `EVTCHNOP_bind_virq`: argument an [`EvtchnBindVirq`](crate::EvtchnBindVirq); the port is
     /// returned in it, masked until `EVTCHNOP_unmask`.
     pub const EVTCHNOP_BIND_VIRQ: u64 = 1;
+    /// `EVTCHNOP_alloc_unbound`: argument an [`EvtchnAllocUnbound`](crate::EvtchnAllocUnbound);
+    /// a new port another domain may bind to (a front end's channel to its back end).
+    pub const EVTCHNOP_ALLOC_UNBOUND: u64 = 6;
     /// `EVTCHNOP_send`: argument an [`EvtchnSend`](crate::EvtchnSend).
     pub const EVTCHNOP_SEND: u64 = 4;
     /// `EVTCHNOP_unmask`: argument an [`EvtchnUnmask`](crate::EvtchnUnmask); clears the port's
@@ -582,6 +587,18 @@ pub struct MmuUpdate {
     pub val: u64,
 }
 
+/// `struct evtchn_alloc_unbound` (`event_channel.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnAllocUnbound {
+    /// IN: `DOMID_SELF`.
+    pub dom: u16,
+    /// IN: the domain that may bind the port.
+    pub remote_dom: u16,
+    /// OUT: the new port.
+    pub port: u32,
+}
+
 /// `struct sched_shutdown` (`sched.h`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -700,6 +717,9 @@ offset!(XenstoreInterface, rsp_prod, 2060);
 offset!(XenstoreInterface, server_features, 2064);
 offset!(XenstoreInterface, connection, 2068);
 offset!(XenstoreInterface, error, 2072);
+const _: () = assert!(core::mem::size_of::<EvtchnAllocUnbound>() == 8);
+offset!(EvtchnAllocUnbound, remote_dom, 2);
+offset!(EvtchnAllocUnbound, port, 4);
 const _: () = assert!(core::mem::size_of::<MmuUpdate>() == 16);
 offset!(MmuUpdate, val, 8);
 const _: () = assert!(core::mem::size_of::<SchedShutdown>() == 4);

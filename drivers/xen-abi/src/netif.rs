@@ -1,4 +1,4 @@
-//! The network device protocol (`io/netif.h`) and the xenbus states (`io/xenbus.h`).
+//! The network device protocol (`io/netif.h`) and the xenbus states.
 //!
 //! A netfront and its netback share two [rings](crate::ring) of one page each: on the transmit
 //! ring the front end posts [`NetifTxRequest`]s (a granted page, offset and size of one frame or

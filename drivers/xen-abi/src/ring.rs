@@ -1,4 +1,4 @@
-//! Xen's shared I/O rings (`io/ring.h`), the front end's side, as checked integer arithmetic.
+//! Xen's shared I/O rings (`io/ring.h`), the front end's side, checked.
 //!
 //! A shared ring is one page: a 64-byte [`SharedRingHeader`] (`req_prod`, `req_event`,
 //! `rsp_prod`, `rsp_event`, padding) and then a power-of-two number of entries, each the union

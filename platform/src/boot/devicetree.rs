@@ -37,6 +37,7 @@ mod memory;
 mod rtc;
 pub(crate) mod smp;
 pub(crate) mod watchdog;
+mod xen;
 
 use crate::boot::shutdown;
 use crate::runtime::{start, Handoff};
@@ -181,6 +182,9 @@ extern "C" fn rivet_devicetree_entry(dtb: u64, entry_ticks: u64, unapplied_reloc
         );
     }
     rtc::read_wall_clock(machine.rtc);
+    if machine.is_xen_guest() {
+        xen::register();
+    }
     for device in machine.virtio_mmio.as_slice() {
         crate::net::virtio::add_mmio_window(crate::net::virtio::MmioWindow {
             base: device.window.start,

@@ -9,7 +9,7 @@
 //! costs no CPU. Where the card has no interrupt line the thread polls every
 //! [`POLL_WITHOUT_INTERRUPT`].
 
-use super::virtio::Device;
+use super::card::Card;
 use crate::io::{self, ErrorKind};
 use crate::sync::{Mutex, MutexGuard};
 use crate::thread::{self, sched, Thread};
@@ -20,6 +20,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use core::task::Waker;
 use core::time::Duration;
+use rivet_core::net::config::Ipv4Config;
 use rivet_core::net::smoltcp::iface::{SocketHandle, SocketSet};
 use rivet_core::net::smoltcp::socket::tcp;
 use rivet_core::net::smoltcp::time::{Duration as NetDuration, Instant as NetInstant};
@@ -62,11 +63,13 @@ pub(crate) enum Acknowledge {
     /// PCI: the card's ISR is in a BAR the driver owns, so the handler masks the line and the
     /// thread `net` reads the ISR (which clears it) under the lock, then unmasks the line.
     MaskLine,
+    /// A Xen event channel: nothing to quiet (its pending bit was cleared when it was claimed).
+    Event,
 }
 
 /// What the lock protects: the stack and the bookkeeping of Rivet's socket types.
 pub(crate) struct State {
-    pub(crate) stack: Stack<Device>,
+    pub(crate) stack: Stack<Card>,
     listeners: Vec<Option<Listener>>,
     /// Streams dropped while still connected: kept until their close handshake ends.
     closing: Vec<SocketHandle>,
@@ -91,8 +94,19 @@ pub(crate) fn net() -> io::Result<&'static Net> {
     NET.get().ok_or_else(|| io::Error::new(ErrorKind::AddrNotAvailable, "no network interface"))
 }
 
-/// Installs the interface; [`Net::start`] starts its thread.
-pub(crate) fn install(stack: Stack<Device>, ack: Acknowledge, tcp_buffer: usize) -> &'static Net {
+/// Installs the interface over `card` with the command line's set-up; [`Net::start`] starts its
+/// thread. A set-up the stack refuses ends the boot (bad boot input).
+pub(crate) fn install(
+    card: Card,
+    config: &Ipv4Config,
+    ack: Acknowledge,
+    tcp_buffer: usize,
+) -> &'static Net {
+    let mac = rivet_core::net::NetDevice::mac_address(&card);
+    let seed = rivet_core::time::clock().ticks()
+        ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
+    let stack = Stack::new(card, config, now(), seed)
+        .unwrap_or_else(|e| crate::runtime::bad_boot_input(format_args!("{e}")));
     let net = NET.call_once(|| Net {
         state: Mutex::new(State {
             stack,
@@ -152,13 +166,25 @@ impl Net {
                 crate::interrupt::mask(irq);
                 self.masked.store(irq.0, Ordering::Release);
             }
+            Acknowledge::Event => {}
         }
         self.kick();
     }
 
-    /// Starts the thread `net` (once the interrupt is routed: its first poll sends the first
-    /// frames, and the answers must not meet a masked line).
-    pub(super) fn start(&'static self) {
+    /// Logs the card (`card`, its MAC, how its interrupt comes) and starts the thread `net`
+    /// (once the interrupt is routed: its first poll sends the first frames, and the answers
+    /// must not meet a masked line).
+    pub(super) fn start(&'static self, card: core::fmt::Arguments<'_>, interrupt: &str) {
+        let mac = rivet_core::net::NetDevice::mac_address(self.lock().stack.device());
+        log::info!(
+            "net: {card}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({interrupt})",
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5]
+        );
         let spawned = thread::Builder::new()
             .name("net".into())
             .stack_size(32 * 1024)

@@ -1,7 +1,8 @@
 //! Networking, shaped like `std::net`: [`TcpListener`], [`TcpStream`], [`UdpSocket`],
 //! [`lookup_host`].
 //!
-//! The kernel brings the first virtio-net card up at boot when the machine has one, with the
+//! The kernel brings the first network card up at boot when the machine has one (virtio-net,
+//! or a Xen PV domU's netfront `device/vif/0`), with the
 //! set-up the command line gives (`ip=dhcp`, the default, or `ip=ADDRESS/PREFIX gw=ADDRESS
 //! dns=ADDRESS,…`; see `rivet_core::net::config`) and logs the address it gets:
 //!
@@ -18,11 +19,13 @@
 //!
 //! One interface with one IPv4 address; no IPv6 yet.
 
+mod card;
 mod interface;
 mod poll;
 mod tcp;
 mod udp;
 pub(crate) mod virtio;
+mod xen;
 
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 pub use poll::{poll, Readiness, Source};
@@ -30,11 +33,35 @@ pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 use crate::io::{self, ErrorKind};
+use crate::runtime::{bad_boot_input, number_param};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
+use rivet_core::cmdline::CommandLine;
+use rivet_core::net::config::Ipv4Config;
 use rivet_core::net::smoltcp::socket::dns;
 use rivet_core::net::smoltcp::wire::{DnsQueryType, IpAddress, IpEndpoint};
+
+/// KiB of TCP receive and transmit buffer per socket, when `rivet.net.buffer=` does not say.
+const DEFAULT_TCP_BUFFER_KIB: u64 = 32;
+
+/// Brings up the first network card (virtio-net, else a Xen netfront) with the command line's
+/// set-up; called by the runtime once threads run. Nothing happens without a card, but a bad
+/// `ip=`/`gw=`/`dns=`/`rivet.net.buffer=` ends the boot either way.
+pub(crate) fn bring_up(command_line: &CommandLine) {
+    // Checked with or without a card: a typo should not wait for the day a card is plugged in.
+    let config = Ipv4Config::from_params(
+        command_line.param("ip"),
+        command_line.param("gw"),
+        command_line.param("dns"),
+    )
+    .unwrap_or_else(|e| bad_boot_input(format_args!("{e}")));
+    let kib = number_param(command_line, "rivet.net.buffer", DEFAULT_TCP_BUFFER_KIB, 1..=4096);
+    let tcp_buffer = kib as usize * 1024;
+    if !virtio::attach(command_line, &config, tcp_buffer) {
+        xen::attach(&config, tcp_buffer);
+    }
+}
 
 /// Which halves of a [`TcpStream`] to shut down.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -2,21 +2,20 @@
 //!
 //! Boot environments announce virtio-mmio windows as they find them ([`add_mmio_window`]: the
 //! PVH boot from the command line's `virtio_mmio.device=`, the devicetree boot from its
-//! `virtio,mmio` nodes) and map each window as Device memory; [`bring_up`] (from the runtime,
-//! once threads run) probes them and drives the first network card.
+//! `virtio,mmio` nodes) and map each window as Device memory; [`attach`] (from
+//! `net::bring_up`, once threads run) probes them and drives the first network card.
 //!
 //! [`IdentityHal`] is the memory contract `virtio-drivers` asks of a platform: on every
 //! platform that announces windows the heap is identity-mapped RAM, so a buffer's address is
 //! the address the device uses. (Xen PV, whose pseudo-physical pages are not identity-mapped,
 //! has netfront instead.)
 
+use super::card::Card;
 use super::interface::{self, Acknowledge};
-use crate::runtime::{bad_boot_input, number_param};
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use core::ptr::NonNull;
 use rivet_core::cmdline::CommandLine;
 use rivet_core::net::config::Ipv4Config;
-use rivet_core::net::Stack;
 use rivet_virtio_net::{Hal, InterruptAck, VirtioNet};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::pci::bus::DeviceFunction;
@@ -24,8 +23,8 @@ use virtio_drivers::transport::pci::{PciTransport, VirtioPciError};
 use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
 
-/// The card type the interface drives.
-pub(crate) type Device = VirtioNet<IdentityHal, SomeTransport<'static>>;
+/// A virtio-net card as the interface drives it.
+pub(crate) type VirtioCard = VirtioNet<IdentityHal, SomeTransport<'static>>;
 
 /// A virtio-mmio register window a boot environment found and mapped.
 #[derive(Clone, Copy, Debug)]
@@ -93,34 +92,20 @@ unsafe impl Hal for IdentityHal {
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
 
-/// Probes the announced windows and brings up the first network card with the command line's
-/// set-up. Nothing happens without a card, but a bad `ip=`/`gw=`/`dns=`/`rivet.net.buffer=`
-/// ends the boot either way.
-pub(crate) fn bring_up(command_line: &CommandLine) {
-    // Checked with or without a card: a typo should not wait for the day a card is plugged in.
-    let config = Ipv4Config::from_params(
-        command_line.param("ip"),
-        command_line.param("gw"),
-        command_line.param("dns"),
-    )
-    .unwrap_or_else(|e| bad_boot_input(format_args!("{e}")));
-    let kib = number_param(command_line, "rivet.net.buffer", DEFAULT_TCP_BUFFER_KIB, 1..=4096);
-    let tcp_buffer = kib as usize * 1024;
-    let Some(found) = find_card() else { return };
+/// Drives the first virtio network card, if there is one: the card installed as the
+/// interface with `config`, its interrupt routed (or the thread set to poll), the thread
+/// started. Returns whether a card was found.
+pub(crate) fn attach(command_line: &CommandLine, config: &Ipv4Config, tcp_buffer: usize) -> bool {
+    let Some(found) = find_card() else { return false };
     let card = match VirtioNet::new(found.transport) {
         Ok(card) => card,
         Err(e) => {
             log::error!("net: the virtio-net card at {} failed to start: {e}", found.place);
-            return;
+            return false;
         }
     };
-    let mac = rivet_core::net::NetDevice::mac_address(&card);
-    let seed = rivet_core::time::clock().ticks()
-        ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);
-    let stack = Stack::new(card, &config, interface::now(), seed)
-        .unwrap_or_else(|e| bad_boot_input(format_args!("{e}")));
     // The interface first: the handler, once routed, needs it to acknowledge the line.
-    let net = interface::install(stack, found.ack, tcp_buffer);
+    let net = interface::install(Card::Virtio(card), config, found.ack, tcp_buffer);
     // `rivet.net.poll`: no interrupt, the thread polls (to rule the interrupt path out).
     let irq = found.irq.filter(|_| command_line.param("rivet.net.poll").is_none());
     let routed = irq.map(|irq| {
@@ -135,17 +120,8 @@ pub(crate) fn bring_up(command_line: &CommandLine) {
     if !matches!(routed, Some(Ok(_))) {
         net.poll_on_timer();
     }
-    log::info!(
-        "net: virtio-net at {}, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({interrupt})",
-        found.place,
-        mac[0],
-        mac[1],
-        mac[2],
-        mac[3],
-        mac[4],
-        mac[5]
-    );
-    net.start();
+    net.start(format_args!("virtio-net at {}", found.place), &interrupt);
+    true
 }
 
 /// A network card found, ready to drive.
@@ -227,9 +203,6 @@ pub(crate) fn add_pci_card(card: PciCard) {
         *count += 1;
     }
 }
-
-/// KiB of TCP receive and transmit buffer per socket, when `rivet.net.buffer=` does not say.
-const DEFAULT_TCP_BUFFER_KIB: u64 = 32;
 
 fn on_interrupt(irq: rivet_core::interrupt::Irq) {
     if let Ok(net) = interface::net() {

@@ -18,11 +18,11 @@
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
-use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, VirtioMmio, UNKNOWN_BOARD};
+use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, VirtioMmio, UNKNOWN_BOARD, XEN_GUEST};
 use rivet_core::memory::PhysRange;
 
 /// Boards recognised from the root node's `compatible`, first match wins. Add a row per board.
-/// A Xen guest is recognised by `/hypervisor` instead (see [`XEN`]), whatever the root says.
+/// A Xen guest is recognised by `/hypervisor` instead (see [`XEN_GUEST`]), whatever the root says.
 const BOARDS: &[(&[u8], &str)] = &[
     (b"linux,dummy-virt", "virt"),
     (b"raspberrypi,4-model-b", "rpi4"),
@@ -30,8 +30,6 @@ const BOARDS: &[(&[u8], &str)] = &[
     (b"raspberrypi,3-model-b-plus", "rpi3"),
 ];
 
-/// The platform name when `/hypervisor` is compatible with `xen,xen` (a Xen guest, dom0 or domU).
-const XEN: &str = "xen";
 
 /// UART compatibles the console can use: the PL011, Arm's SBSA generic UART (a PL011 subset
 /// without the line and control registers; Xen's `vpl011` is one) and the BCM2835 mini-UART (a
@@ -484,7 +482,7 @@ impl<'a> Walk<'a, '_> {
             }
             Kind::Hypervisor if list_contains(node.compatible, b"xen,xen") => {
                 // The root (whose `compatible` named a board) was done before its children.
-                self.machine.platform = XEN;
+                self.machine.platform = XEN_GUEST;
             }
             Kind::Psci
                 if list_contains(node.compatible, b"arm,psci-0.2")

@@ -8,6 +8,8 @@ use rivet_core::memory::PhysRange;
 
 /// What the platform reports for a devicetree machine it does not know by name.
 pub(super) const UNKNOWN_BOARD: &str = "devicetree";
+/// The platform name of a Xen guest (dom0 or domU), whatever the root node says.
+pub(super) const XEN_GUEST: &str = "xen";
 
 /// Most RAM ranges, and most reserved ranges, kept. Real machines have a handful of each.
 pub const MAX_RANGES: usize = 32;
@@ -221,6 +223,11 @@ impl Machine<'_> {
             virtio_mmio: VirtioMmios::new(),
             cpus: Cpus::new(),
         }
+    }
+
+    /// Whether the machine is a Xen guest (`/hypervisor` compatible with `xen,xen`).
+    pub fn is_xen_guest(&self) -> bool {
+        self.platform == XEN_GUEST
     }
 }
 

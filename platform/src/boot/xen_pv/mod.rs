@@ -46,6 +46,7 @@
 
 mod console_ring;
 mod events;
+mod grant_table;
 mod guard;
 mod memory;
 mod shared_page;
@@ -63,10 +64,11 @@ use rivet_core::memory::frame::FrameAllocator;
 use rivet_core::memory::map::{MapError, MemoryMap};
 use rivet_core::memory::{PhysRange, PAGE_SIZE};
 use rivet_core::time::{Alarm, Clock};
+use rivet_xen_abi::grant_table::{GrantError, GrantRef};
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::{
-    pvclock, selector, start_info, PhysdevSetIopl, SchedShutdown, SharedInfo, StartInfo,
-    StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
+    pvclock, selector, start_info, EvtchnAllocUnbound, PhysdevSetIopl, SchedShutdown, SharedInfo,
+    StartInfo, StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
 };
 
 /// The boot environment's name, as `rivet::env::platform()` reports it.
@@ -106,6 +108,7 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     };
 
     IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
+    crate::xen::register(&SERVICES);
     if !is_dom0() {
         connect_console_and_store(info);
     }
@@ -175,11 +178,8 @@ fn connect_console_and_store(info: &StartInfo) {
     if let Err(e) = console_ring::init(info.console_mfn(), info.console_evtchn()) {
         print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"));
     }
-    match xenstore::init(info.store_mfn, info.store_evtchn) {
-        Ok(_) => crate::xen::register(&SERVICES),
-        Err(e) => {
-            print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"))
-        }
+    if let Err(e) = xenstore::init(info.store_mfn, info.store_evtchn) {
+        print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"));
     }
 }
 
@@ -189,6 +189,11 @@ struct Services;
 static SERVICES: Services = Services;
 
 impl crate::xen::Services for Services {
+    fn version(&self) -> u32 {
+        // SAFETY: `xen_version(XENVER_version, NULL)` reads and writes no memory (obligation 2).
+        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
+    }
+
     fn store_request(
         &self,
         kind: rivet_xen_abi::xenstore::Kind,
@@ -208,9 +213,66 @@ impl crate::xen::Services for Services {
         xenstore::get().ok_or(crate::xen::Error::Unavailable)?.wait_watch(token, timeout)
     }
 
-    fn system_time_ns(&self) -> u64 {
-        let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
-        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    fn system_time_ns(&self) -> Option<u64> {
+        CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
+            let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
+            pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+        })
+    }
+
+    fn split_drivers(&self) -> Option<&'static dyn crate::xen::SplitDrivers> {
+        if is_dom0() || xenstore::get().is_none() {
+            return None;
+        }
+        match grant_table::init() {
+            Ok(_) => Some(&SERVICES),
+            Err(e) => {
+                log::error!("xen: no grant table: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl crate::xen::SplitDrivers for Services {
+    fn frame_of(&self, virt: usize) -> Option<u64> {
+        let info = START_INFO.get()?;
+        let pfn = (virt as u64).checked_sub(VIRT_BASE)? / PAGE_SIZE;
+        (pfn < info.nr_pages).then(|| memory::mfn_of(info, pfn))
+    }
+
+    fn grant(&self, domain: u16, frame: u64, readonly: bool) -> Result<GrantRef, GrantError> {
+        grant_table::init().map_err(|_| GrantError::Exhausted)?.grant(domain, frame, readonly)
+    }
+
+    fn end_grant(&self, reference: GrantRef) -> Result<(), GrantError> {
+        grant_table::init().map_err(|_| GrantError::NotAllocated(reference))?.end(reference)
+    }
+
+    fn alloc_unbound(&self, remote: u16) -> Result<u32, i64> {
+        let mut request =
+            EvtchnAllocUnbound { dom: hc::DOMID_SELF as u16, remote_dom: remote, port: 0 };
+        // SAFETY: `request` is a readable and writable `evtchn_alloc_unbound` for the call
+        // (obligation 2).
+        let result = unsafe {
+            hypercall(
+                hc::EVENT_CHANNEL_OP,
+                hc::EVTCHNOP_ALLOC_UNBOUND,
+                &raw mut request as u64,
+                0,
+                0,
+                0,
+            )
+        };
+        if result == 0 {
+            Ok(request.port)
+        } else {
+            Err(result)
+        }
+    }
+
+    fn notify(&self, port: u32) {
+        shared_page::notify(port);
     }
 }
 
@@ -342,6 +404,9 @@ fn install_trap_table() {
     }
 }
 
+/// Whether the shared info page is mapped (its time records can be read).
+static CLOCK_MAPPED: AtomicBool = AtomicBool::new(false);
+
 /// Where the shared info page appears once mapped (its original frame is given up).
 static mut SHARED_INFO_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
 
@@ -413,6 +478,7 @@ fn init_clock(shared_info_mfn: u64) -> bool {
         ));
         return false;
     }
+    CLOCK_MAPPED.store(true, Ordering::Relaxed);
     let shared = slot.cast::<SharedInfo>().cast_const();
     let time = read_time_info(shared);
     wall_clock::read(shared, &time);
