@@ -469,7 +469,9 @@ code=$(xenstore-read /local/domain/$id/data/rivet-exit-code 2>/dev/null)
 kill $console 2>/dev/null
 if [ -n "$debug" ]; then
     echo "RIVET-DOM0: state $state, reason $reason, exit code key '$code'; xl dmesg and the logged console:"
-    xl dmesg | tail -n 20
+    xl dmesg -c >/dev/null
+    xl debug-keys e
+    xl dmesg | grep -A 12 "Event channel information for domain $id"
     cat /var/log/xen/guest-*.log
     xenstore-ls -f /local/domain/$id
 fi
