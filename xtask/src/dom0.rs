@@ -53,6 +53,10 @@ pub const PACKAGES: &[&str] = &[
     "libxentoolcore1",
     "libxentoollog1",
     "libyajl2",
+    // Not in every Debian base system (xl and libxenmisc need them); the rest of the closure
+    // (libc6, libgcc-s1, libtinfo6, zlib1g, liblzma5, libzstd1, libuuid1) always is.
+    "libncurses6",
+    "libext2fs2",
 ];
 
 /// Files shipped from the unpacked packages, at the same path; ELF files bring their shared
