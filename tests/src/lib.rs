@@ -614,7 +614,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         anywhere: &[],
         net: None,
-    },    // Xen's services (issue #3): the domain's name from xenstore (the harness names it `rivet`),
+    }, // Xen's services (issue #3): the domain's name from xenstore (the harness names it `rivet`),
     // a transaction, a directory, a missing key, a watch, and a 200 ms sleep measured against
     // Xen's clock. Only a domU started by a toolstack has xenstore.
     Scenario {
@@ -845,6 +845,7 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         smp: scenario.smp,
         accel: None,
         net: None,
+        dom0_check: None,
     };
     let mut settings = settings;
     let mut live_check = None;

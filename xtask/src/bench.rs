@@ -139,6 +139,7 @@ impl Subject<'_> {
             smp: None,
             accel: self.accel.clone(),
             net: None,
+            dom0_check: None,
         };
         qemu::boot(
             ws,

@@ -122,6 +122,7 @@ fn serve_and_measure(
         smp: None,
         accel,
         net: Some(NetSpec::User(vec![Forward { udp: false, host: port, guest: 80 }])),
+        dom0_check: None,
     };
     let measured = Arc::new(std::sync::Mutex::new(None));
     let slot = measured.clone();
@@ -340,6 +341,7 @@ fn soak_machine(
         smp: None,
         accel,
         net: Some(NetSpec::User(vec![Forward { udp: false, host: port, guest: 80 }])),
+        dom0_check: None,
     };
     // A generous limit: 10^6 requests at a few thousand per second under TCG.
     let limit = Duration::from_secs(3 * 3600);

@@ -95,6 +95,48 @@ pub const DOMU_NAME: &str = "rivet";
 /// Where the per-run archive puts the image and its configuration inside dom0.
 const RUN_DIR: &str = "rivet";
 
+/// dom0's address on the domU's vif (`vif-rivet`); the guest is expected at `.2` of the same
+/// /24 (`ip=192.168.100.2/24`).
+pub const DOM0_ADDRESS: &str = "192.168.100.1/24";
+
+/// The domU's vif: a fixed MAC in Xen's range and the hotplug script this initramfs carries.
+pub const VIF: &str = "mac=00:16:3e:00:00:02,script=/etc/xen/scripts/vif-rivet";
+
+/// xl's hotplug script for the domU's vif (no bridge): brings `vif$ID.0` up with
+/// [`DOM0_ADDRESS`] and tells libxl it is connected. xl's convention: the interface in `$vif`,
+/// the backend's xenstore path in `$XENBUS_PATH`, the action as the argument.
+pub fn vif_script() -> String {
+    format!(
+        r#"#!/bin/sh
+# xl's hotplug script for the Rivet domU's vif in the xen-domu machine (xtask/src/dom0.rs).
+case "$1" in
+    online|add)
+        ip link set "$vif" up &&
+            ip addr add {DOM0_ADDRESS} dev "$vif" &&
+            xenstore-write "$XENBUS_PATH/hotplug-status" connected ;;
+    offline|remove)
+        ip link set "$vif" down 2>/dev/null
+        exit 0 ;;
+esac
+"#
+    )
+}
+
+/// A shell check dom0 runs against the running guest: once a console line contains `marker`,
+/// `command` runs in dom0 (busybox `sh -c`, e.g. `wget -q -O - http://192.168.100.2:8080/`)
+/// and dom0 prints `RIVET-DOM0-CHECK: ok OUTPUT` or `RIVET-DOM0-CHECK: fail (status N)
+/// OUTPUT` (output lines joined by spaces), destroys the domain and ends QEMU with exit code 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dom0Check {
+    /// Text a console line must contain before the check runs (empty: the first line).
+    pub marker: String,
+    /// The shell command.
+    pub command: String,
+}
+
+/// The prefix of the line reporting a [`Dom0Check`].
+pub const CHECK_PREFIX: &str = "RIVET-DOM0-CHECK:";
+
 /// The Debian multiarch triplet of a Debian architecture (library directories).
 fn multiarch(deb_arch: &str) -> Result<&'static str, Error> {
     match deb_arch {
@@ -327,6 +369,13 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /proc/xen /var/run/xenstored /var/run/xen /var/lib/xen \
     /var/lib/xenstored /var/log/xen /var/lock
 mount -t devpts devpts /dev/pts
+# `rivet.dom0.debug` on dom0's command line: each stage is announced with dom0's uptime, and
+# xenconsoled also logs the guest's console to a file, shown with Xen's message buffer and the
+# domain's xenstore entries when the domain has stopped.
+debug=
+case " $(cat /proc/cmdline) " in *" rivet.dom0.debug "*) debug=1 ;; esac
+stage() {{ [ -z "$debug" ] || echo "RIVET-DOM0: $(cut -d' ' -f1 /proc/uptime) s: $*"; }}
+stage "init started"
 
 # QEMU's isa-debug-exit (port 0xf4) makes QEMU exit with (code << 1) | 1.
 exit_qemu() {{
@@ -342,17 +391,15 @@ fail() {{
 
 {modules}if grep -q '^vif' /{RUN_DIR}/domu.cfg; then
 {net_modules}fi
+stage "modules loaded"
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
 xenstored --pid-file=/var/run/xenstored.pid || fail "xenstored did not start"
 xen-init-dom0 >/tmp/init-dom0.log 2>&1 || {{ cat /tmp/init-dom0.log; fail "xen-init-dom0"; }}
-# `rivet.dom0.debug` on dom0's command line: xenconsoled also logs the guest's console to a file,
-# shown with Xen's message buffer when the domain has stopped.
-debug=
-case " $(cat /proc/cmdline) " in *" rivet.dom0.debug "*) debug=1 ;; esac
 xenconsoled --pid-file=/var/run/xenconsoled.pid ${{debug:+--log=guest --log-dir=/var/log/xen}} ||
     fail "xenconsoled did not start"
 # Created paused, and unpaused once xenconsoled and the console client are attached: a guest
 # that prints and stops at once loses no line.
+stage "daemons started"
 xl create -q -p /{RUN_DIR}/domu.cfg >/tmp/xl.log 2>&1 || {{ cat /tmp/xl.log; fail "xl create"; }}
 id=$(xl domid {DOMU_NAME}) || fail "no domain {DOMU_NAME} after xl create"
 # xenconsoled announces the domain's console pty in xenstore once it has connected to the ring.
@@ -362,7 +409,26 @@ until xenstore-read /local/domain/$id/console/tty >/dev/null 2>&1; do
     [ $tries -lt 200 ] || fail "xenconsoled never connected to the domain's console"
     sleep 0.05
 done
-xl console {DOMU_NAME} &
+stage "domain $id created"
+# With /{RUN_DIR}/check, the console also goes through grep: at the marker, dom0 runs the check.
+run_check() {{
+    out=$(sh /{RUN_DIR}/check 2>&1)
+    status=$?
+    out=$(echo "$out" | tr '\n' ' ')
+    if [ $status -eq 0 ]; then
+        echo "{CHECK_PREFIX} ok $out" >/dev/console
+    else
+        echo "{CHECK_PREFIX} fail (status $status) $out" >/dev/console
+    fi
+    touch /tmp/check-done
+}}
+if [ -f /{RUN_DIR}/check ]; then
+    marker=$(cat /{RUN_DIR}/check-marker)
+    {{ xl console {DOMU_NAME} | tee /dev/console |
+        {{ grep -q -F -e "$marker" && run_check; cat >/dev/null; }}; }} &
+else
+    xl console {DOMU_NAME} &
+fi
 console=$!
 xl unpause {DOMU_NAME} || fail "xl unpause"
 
@@ -374,6 +440,10 @@ while :; do
     line=$(xl list {DOMU_NAME} 2>/dev/null | tail -n 1)
     set -- $line
     case "$5" in *s*|*c*) break ;; esac
+    if [ -f /tmp/check-done ]; then
+        xl destroy {DOMU_NAME}
+        exit_qemu 0
+    fi
     # `xl list` has been seen to crash now and then: only many misses in a row are an error.
     if [ -z "$line" ]; then
         misses=$((misses + 1))
@@ -384,6 +454,7 @@ while :; do
     misses=0
     timeout 1 xenstore-watch -n 2 @releaseDomain >/dev/null 2>&1
 done
+stage "domain $id stopped"
 state=$5
 reason=
 for try in 1 2 3 4 5; do
@@ -500,7 +571,7 @@ pub fn prepare_base(ws: &Workspace, spec: &Dom0Spec) -> Result<Dom0, Error> {
     let initrd = dir.join("initrd-base.cpio");
     let inputs_file = dir.join("inputs");
     let mut hasher = DefaultHasher::new();
-    (PACKAGES, FILES, DLOPENED, XL_CONF, &init).hash(&mut hasher);
+    (PACKAGES, FILES, DLOPENED, XL_CONF, vif_script(), &init).hash(&mut hasher);
     let inputs = format!(
         "kernel {}\n{}\nscript {:016x}\n",
         kernel.package,
@@ -557,7 +628,8 @@ pub fn prepare_base(ws: &Workspace, spec: &Dom0Spec) -> Result<Dom0, Error> {
             parent = p.parent();
         }
     }
-    for d in ["bin", "dev", "proc", "sys", "etc", "etc/xen", "tmp", "var", "run"] {
+    for d in ["bin", "dev", "proc", "sys", "etc", "etc/xen", "etc/xen/scripts", "tmp", "var", "run"]
+    {
         dirs.insert(d.to_owned());
     }
     for d in &dirs {
@@ -570,6 +642,7 @@ pub fn prepare_base(ws: &Workspace, spec: &Dom0Spec) -> Result<Dom0, Error> {
         cpio.file(dest, if executable || dest.contains("ld-linux") { 0o755 } else { 0o644 }, &data);
     }
     cpio.file("etc/xen/xl.conf", 0o644, XL_CONF.as_bytes());
+    cpio.file("etc/xen/scripts/vif-rivet", 0o755, vif_script().as_bytes());
     cpio.file("init", 0o755, init.as_bytes());
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let partial = dir.join("initrd-base.partial");
@@ -590,16 +663,23 @@ pub fn domu_config(machine: &Machine, spec: &Dom0Spec, launch: &LaunchSettings) 
     config.on_poweroff = "preserve".into();
     config.on_reboot = "preserve".into();
     config.on_crash = "preserve".into();
+    if launch.net.is_some() {
+        config.vif = vec![VIF.to_owned()];
+    }
     config
 }
 
-/// The per-run archive: the image as `/rivet/kernel` and its configuration as
-/// `/rivet/domu.cfg`.
-pub fn run_archive(image: &[u8], config: &XlConfig) -> Vec<u8> {
+/// The per-run archive: the image as `/rivet/kernel`, its configuration as `/rivet/domu.cfg`,
+/// and a [`Dom0Check`] as `/rivet/check` (the command) and `/rivet/check-marker`.
+pub fn run_archive(image: &[u8], config: &XlConfig, check: Option<&Dom0Check>) -> Vec<u8> {
     let mut cpio = Cpio::default();
     cpio.dir(RUN_DIR);
     cpio.file(&format!("{RUN_DIR}/kernel"), 0o644, image);
     cpio.file(&format!("{RUN_DIR}/domu.cfg"), 0o644, config.render().as_bytes());
+    if let Some(check) = check {
+        cpio.file(&format!("{RUN_DIR}/check"), 0o644, format!("{}\n", check.command).as_bytes());
+        cpio.file(&format!("{RUN_DIR}/check-marker"), 0o644, check.marker.as_bytes());
+    }
     cpio.finish()
 }
 
@@ -615,7 +695,17 @@ pub fn prepare(
     let base = prepare_base(ws, spec)?;
     let image = std::fs::read(&launch.image).map_err(|e| io(&launch.image, e))?;
     let mut initrd = std::fs::read(&base.initrd).map_err(|e| io(&base.initrd, e))?;
-    initrd.extend_from_slice(&run_archive(&image, &domu_config(machine, spec, launch)));
+    if let Some(crate::net::NetSpec::User(forwards)) = &launch.net {
+        if !forwards.is_empty() {
+            return Err(Error::Usage(format!(
+                "machine `{}`: --net gives the domU a vif to dom0 ({DOM0_ADDRESS}); host port \
+                 forwards cannot reach it (use a dom0 check instead)",
+                machine.name
+            )));
+        }
+    }
+    let config = domu_config(machine, spec, launch);
+    initrd.extend_from_slice(&run_archive(&image, &config, launch.dom0_check.as_ref()));
     let path = scratch.join("dom0-initrd.cpio");
     std::fs::write(&path, initrd).map_err(|e| io(&path, e))?;
     let mut values = BTreeMap::new();
@@ -716,13 +806,32 @@ mod tests {
         assert!(script.starts_with("#!/bin/busybox sh\n"));
         assert!(script.contains("\ninsmod /lib/modules/xen-evtchn.ko || fail"));
         assert!(script.contains("\n    insmod /lib/modules/xen-netback.ko || fail"));
-        let order = ["xenstored", "xen-init-dom0", "xenconsoled", "xl create", "xl console"];
+        let order = [
+            "\nxenstored ",
+            "\nxen-init-dom0 ",
+            "\nxenconsoled ",
+            "\nxl create ",
+            "xl console rivet &",
+            "\nxl unpause ",
+        ];
         let at: Vec<usize> = order.iter().map(|s| script.find(s).unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{order:?} in order");
         assert!(script.contains("xenstore-read /local/domain/$id/data/rivet-exit-code"));
         assert!(script.contains("seek=244"));
         assert!(script.contains("reboot -f"));
         assert!(script.contains(&format!("exit_qemu {HARNESS_FAILURE}")));
+        // A dom0 check watches the console for its marker and reports on one line.
+        assert!(script.contains("grep -q -F -e \"$marker\" && run_check"));
+        assert!(script.contains(&format!("echo \"{CHECK_PREFIX} ok $out\"")));
+    }
+
+    #[test]
+    fn the_vif_script_follows_xl_hotplug() {
+        let script = vif_script();
+        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.contains(&format!("ip addr add {DOM0_ADDRESS} dev \"$vif\"")));
+        assert!(script.contains("xenstore-write \"$XENBUS_PATH/hotplug-status\" connected"));
+        assert!(VIF.contains("script=/etc/xen/scripts/vif-rivet"));
     }
 
     #[test]
@@ -736,6 +845,7 @@ mod tests {
             smp: Some(2),
             accel: None,
             net: None,
+            dom0_check: None,
         };
         let config = domu_config(&machine, machine.dom0.as_ref().unwrap(), &launch);
         let rendered = config.render();
@@ -752,7 +862,16 @@ mod tests {
         ] {
             assert!(rendered.lines().any(|l| l == line), "{line} in\n{rendered}");
         }
-        let archive = run_archive(b"\x7fELFimage", &config);
+        assert!(!rendered.contains("vif"));
+        let with_net = LaunchSettings { net: Some(crate::net::NetSpec::User(vec![])), ..launch };
+        let config_net = domu_config(&machine, machine.dom0.as_ref().unwrap(), &with_net);
+        assert_eq!(config_net.vif, [VIF]);
+        let check = Dom0Check { marker: "listening".into(), command: "wget -q -O - x".into() };
+        let archive = run_archive(b"", &config_net, Some(&check));
+        let text = String::from_utf8_lossy(&archive);
+        assert!(text.contains("rivet/check\0") && text.contains("wget -q -O - x\n"));
+        assert!(text.contains("rivet/check-marker\0") && text.contains("listening"));
+        let archive = run_archive(b"\x7fELFimage", &config, None);
         let text = String::from_utf8_lossy(&archive);
         assert!(text.starts_with("070701") && archive.len().is_multiple_of(512));
         assert!(text.contains("rivet/kernel\0") && text.contains("\x7fELFimage"));

@@ -71,7 +71,15 @@ fn boot_lines(
 ) -> Result<Vec<(String, String)>, Error> {
     let mut machine = machine.clone();
     machine.args.extend(extra_args);
-    let settings = LaunchSettings { image, cmdline, memory: None, smp: None, accel, net: None };
+    let settings = LaunchSettings {
+        image,
+        cmdline,
+        memory: None,
+        smp: None,
+        accel,
+        net: None,
+        dom0_check: None,
+    };
     let report = qemu::boot(
         ws,
         &Boot {

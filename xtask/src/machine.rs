@@ -340,8 +340,11 @@ pub struct LaunchSettings {
     pub smp: Option<u32>,
     /// Accelerator; `None` means `tcg`.
     pub accel: Option<String>,
-    /// A network card and what it is plugged into (`--net`).
+    /// A network card and what it is plugged into (`--net`). On a machine with a `[dom0]` the
+    /// domU gets a Xen vif to dom0 instead of QEMU a card (`dom0.rs`).
     pub net: Option<crate::net::NetSpec>,
+    /// A shell check dom0 runs once the guest prints a marker (machines with a `[dom0]` only).
+    pub dom0_check: Option<crate::dom0::Dom0Check>,
 }
 
 /// Built-in placeholder names (the rest come from `vars`).
@@ -463,7 +466,8 @@ impl Machine {
         files: &BTreeMap<String, String>,
     ) -> Result<Vec<String>, String> {
         let mut args = self.expand_args(&self.args, launch, root, target_dir, files, true)?;
-        if let Some(net) = &launch.net {
+        // A dom0 machine's network is the domU's vif (`dom0.rs`), not a QEMU card.
+        if let Some(net) = launch.net.as_ref().filter(|_| self.dom0.is_none()) {
             let device = self.net.as_deref().ok_or_else(|| {
                 format!(
                     "machine `{}` has no network card Rivet drives (no `net` in its file)",
@@ -667,6 +671,7 @@ mod tests {
             smp: Some(2),
             accel: accel.map(str::to_owned),
             net: None,
+            dom0_check: None,
         }
     }
 

@@ -192,6 +192,14 @@ struct BootArgs {
     /// `tap[,ifname=NAME]`.
     #[arg(long, value_name = "SPEC", value_parser = xtask::net::NetSpec::parse)]
     net: Option<xtask::net::NetSpec>,
+    /// On a machine with a Linux dom0 (`xen-domu`): a shell command dom0 runs once the guest
+    /// prints the --dom0-check-marker text (e.g. `wget -q -O - http://192.168.100.2:8080/`);
+    /// dom0 prints `RIVET-DOM0-CHECK: ok|fail …` and ends the run.
+    #[arg(long, value_name = "COMMAND")]
+    dom0_check: Option<String>,
+    /// The console text the --dom0-check command waits for (default: the guest's first line).
+    #[arg(long, value_name = "TEXT", requires = "dom0_check")]
+    dom0_check_marker: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -312,6 +320,12 @@ fn boot_and_report(
     args: &[String],
     symbolise: bool,
 ) -> Result<u8, Error> {
+    if boot.dom0_check.is_some() && machine.dom0.is_none() {
+        return Err(Error::Usage(format!(
+            "--dom0-check: machine `{}` has no Linux dom0 (xen-domu has)",
+            machine.name
+        )));
+    }
     let settings = LaunchSettings {
         image,
         cmdline: cmdline::build(&kernel_params(boot), args),
@@ -319,6 +333,10 @@ fn boot_and_report(
         smp: boot.smp,
         accel: boot.accel.clone(),
         net: boot.net.clone(),
+        dom0_check: boot.dom0_check.as_ref().map(|command| xtask::dom0::Dom0Check {
+            marker: boot.dom0_check_marker.clone().unwrap_or_default(),
+            command: command.clone(),
+        }),
     };
     let boot = Boot {
         machine,

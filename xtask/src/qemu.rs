@@ -391,6 +391,7 @@ mod tests {
             smp: None,
             accel: None,
             net: None,
+            dom0_check: None,
         };
         let report = boot(
             &ws,
@@ -456,6 +457,7 @@ mod tests {
             smp: None,
             accel: None,
             net: None,
+            dom0_check: None,
         };
         let err = boot(
             &Workspace::locate(),
