@@ -1126,3 +1126,52 @@ mod cxx_host {
         assert_eq!(lines, CXX_DEMO_LINES, "CXX_DEMO_LINES differs from the host build's output");
     }
 }
+
+/// The x86_64 image's Xen notes, read as Xen's domain builders read them: one image boots as a
+/// PV guest (dom0 or domU) and through PVH.
+#[cfg(test)]
+mod xen_notes {
+    use rivet_xen_abi::elf_notes::for_each_xen_note;
+    use rivet_xen_abi::elfnote;
+    use xtask::image::{self, Output, Profile};
+    use xtask::machine::ImageFormat;
+
+    /// Where the kernel is linked (`rivet_arch::head::VIRT_BASE`).
+    const VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
+
+    #[test]
+    fn the_x86_64_image_carries_the_pv_and_pvh_notes() {
+        let ws = xtask::Workspace::locate();
+        let built = image::build(
+            &ws,
+            "x86_64-unknown-none",
+            "hello",
+            Profile::Release,
+            ImageFormat::Elf,
+            Output::Capture,
+        )
+        .expect("the hello image builds");
+        let elf = std::fs::read(&built.image).expect("the image is readable");
+        let mut notes = std::collections::HashMap::new();
+        for_each_xen_note(&elf, |note| {
+            assert!(notes.insert(note.kind, note).is_none(), "note {} twice", note.kind);
+        })
+        .expect("the notes are well-formed");
+        let text = |kind| notes.get(&kind).and_then(|n| n.text());
+        let number = |kind| notes.get(&kind).and_then(|n| n.number());
+        // Xen's PV loader refuses an image without these two (ENVIRONMENT.md).
+        assert_eq!(text(elfnote::XEN_VERSION), Some("xen-3.0"));
+        assert_eq!(text(elfnote::LOADER), Some("generic"));
+        assert_eq!(number(elfnote::VIRT_BASE), Some(VIRT_BASE));
+        assert_eq!(number(elfnote::PADDR_OFFSET), Some(0));
+        let image_end = VIRT_BASE + 64 * 1024 * 1024;
+        for kind in [elfnote::ENTRY, elfnote::HYPERCALL_PAGE] {
+            let address = number(kind).unwrap_or_else(|| panic!("no note {kind}"));
+            assert!((VIRT_BASE..image_end).contains(&address), "note {kind}: {address:#x}");
+        }
+        assert_eq!(number(elfnote::HYPERCALL_PAGE).unwrap() % 4096, 0, "the page is aligned");
+        // PVH: a physical 32-bit entry, below the 4 GiB line.
+        let pvh = number(elfnote::PHYS32_ENTRY).expect("the PVH note");
+        assert!(pvh < 1 << 32 && pvh != 0, "PHYS32_ENTRY {pvh:#x}");
+    }
+}
