@@ -135,7 +135,10 @@ mod tests {
         let elf = elf_with(&notes);
         let mut seen = Vec::new();
         for_each_xen_note(&elf, |n| seen.push((n.kind, n.text(), n.number()))).unwrap();
-        assert_eq!(seen, [(5, Some("xen-3.0"), Some(0x302e_332d_6e65_78)), (18, None, Some(0x10_0000))]);
+        assert_eq!(
+            seen,
+            [(5, Some("xen-3.0"), Some(0x0030_2e33_2d6e_6578)), (18, None, Some(0x10_0000))]
+        );
     }
 
     #[test]
