@@ -24,7 +24,7 @@ use xtask::qemu::{self, Boot, Outcome};
 use xtask::{cmdline, Workspace};
 
 pub mod net;
-pub use net::NetTest;
+pub use net::{NetCheck, NetTest};
 
 /// One boot test.
 #[derive(Debug, Clone, Copy)]
@@ -409,7 +409,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "http-hello: listening on",
             tcp: Some(80),
             udp: None,
-            check: net::http_hello,
+            check: NetCheck::Host(net::http_hello),
         }),
     },
     Scenario {
@@ -427,7 +427,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "http-hello: listening on",
             tcp: Some(80),
             udp: None,
-            check: net::http_hello,
+            check: NetCheck::Host(net::http_hello),
         }),
     },
     Scenario {
@@ -449,7 +449,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "http-hello: listening on",
             tcp: Some(8000),
             udp: None,
-            check: net::http_get,
+            check: NetCheck::Host(net::http_get),
         }),
     },
     Scenario {
@@ -467,7 +467,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "tcp-echo: listening on",
             tcp: Some(7),
             udp: None,
-            check: net::tcp_echo,
+            check: NetCheck::Host(net::tcp_echo),
         }),
     },
     Scenario {
@@ -485,7 +485,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "udp-echo: listening on",
             tcp: None,
             udp: Some(7),
-            check: net::udp_echo,
+            check: NetCheck::Host(net::udp_echo),
         }),
     },
     Scenario {
@@ -503,7 +503,7 @@ pub const SCENARIOS: &[Scenario] = &[
             ready: "http-server: listening on",
             tcp: Some(80),
             udp: None,
-            check: net::http_hello,
+            check: NetCheck::Host(net::http_hello),
         }),
     },
     Scenario {
@@ -637,6 +637,31 @@ pub const SCENARIOS: &[Scenario] = &[
         anywhere: &[],
         net: None,
     },
+    // Xen netfront (issue #7): the domU's HTTP server reached from the Linux dom0 over the vif
+    // (busybox wget): 200 requests, each answer's length checked, then the page's title.
+    Scenario {
+        name: "xen-net-http",
+        example: "http-hello",
+        params: &["ip=192.168.100.2/24"],
+        args: &["8080"],
+        smp: None,
+        raw_cmdline: None,
+        exit_code: 0,
+        reset: false,
+        in_order: &[
+            "*net: Xen netfront device/vif/0 (back end in domain 0), MAC *",
+            "*net: address 192.168.100.2/24",
+            "http-hello: listening on 192.168.100.2:8080",
+            "RIVET-DOM0-CHECK: ok 200 pages of 612 bytes; <title>Hello from Rivet</title>",
+        ],
+        anywhere: &[],
+        net: Some(NetTest {
+            ready: "http-hello: listening on",
+            tcp: None,
+            udp: None,
+            check: NetCheck::Dom0(XEN_NET_CHECK),
+        }),
+    },
     // The same program where Xen runs the image without a toolstack (x86_64 dom0, arm64
     // dom0less): the version comes through a hypercall (the page's stub on x86_64, `hvc #0xEA1`
     // on arm64), and the missing xenstore is a clean error.
@@ -657,6 +682,16 @@ pub const SCENARIOS: &[Scenario] = &[
         net: None,
     },
 ];
+
+/// dom0's check of `xen-net-http` (busybox sh): 200 GETs, every body exactly the 612-byte
+/// page, then the page's title.
+const XEN_NET_CHECK: &str = "url=http://192.168.100.2:8080/; n=0; \
+    while [ $n -lt 200 ]; do \
+        size=$(wget -q -O - $url | wc -c) || exit 1; \
+        [ \"$size\" -eq 612 ] || { echo \"page $n: $size bytes\"; exit 1; }; \
+        n=$((n + 1)); \
+    done; \
+    echo \"$n pages of 612 bytes;\"; wget -q -O - $url | grep -o '<title>.*</title>'";
 
 /// What `examples/cpp/cxx-demo.cpp` prints, line by line (stdout and stderr together), on the
 /// host and in an image alike.
@@ -850,19 +885,29 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
     let mut settings = settings;
     let mut live_check = None;
     let mut marker = None;
-    if let Some(test) = scenario.net {
-        let ports = net::Ports {
-            tcp: if test.tcp.is_some() { net::free_port(false)? } else { 0 },
-            udp: if test.udp.is_some() { net::free_port(true)? } else { 0 },
-        };
-        let forward = |udp: bool, host: u16, guest: Option<u16>| {
-            guest.map(|guest| xtask::net::Forward { udp, host, guest })
-        };
-        let forwards = [forward(false, ports.tcp, test.tcp), forward(true, ports.udp, test.udp)];
-        settings.net = Some(xtask::net::NetSpec::User(forwards.into_iter().flatten().collect()));
-        marker = Some(test.ready.to_owned());
-        let check = test.check;
-        live_check = Some(qemu::LiveCheck(std::sync::Arc::new(move || check(&ports))));
+    match scenario.net {
+        Some(NetTest { ready, check: NetCheck::Dom0(command), .. }) => {
+            // dom0 reaches the domU over its vif; QEMU's user network only makes the card exist.
+            settings.net = Some(xtask::net::NetSpec::User(Vec::new()));
+            settings.dom0_check = Some(xtask::dom0::Dom0Check {
+                marker: ready.to_owned(),
+                command: command.to_owned(),
+            });
+        }
+        Some(NetTest { ready, tcp, udp, check: NetCheck::Host(check) }) => {
+            let ports = net::Ports {
+                tcp: if tcp.is_some() { net::free_port(false)? } else { 0 },
+                udp: if udp.is_some() { net::free_port(true)? } else { 0 },
+            };
+            let forward = |udp: bool, host: u16, guest: Option<u16>| {
+                guest.map(|guest| xtask::net::Forward { udp, host, guest })
+            };
+            let forwards = [forward(false, ports.tcp, tcp), forward(true, ports.udp, udp)];
+            settings.net = Some(xtask::net::NetSpec::User(forwards.into_iter().flatten().collect()));
+            marker = Some(ready.to_owned());
+            live_check = Some(qemu::LiveCheck(std::sync::Arc::new(move || check(&ports))));
+        }
+        None => {}
     }
     // Boards with a fixed core count (the Pis) take no `-smp`: they boot with the file's count.
     let takes_smp = machine.args.iter().any(|arg| arg.contains("{smp}"));
@@ -884,7 +929,7 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
         live_check,
     };
     let report = qemu::boot(ws, &boot).map_err(|e| e.to_string())?;
-    if scenario.net.is_some() {
+    if matches!(scenario.net, Some(NetTest { check: NetCheck::Host(_), .. })) {
         let failure = match (&report.live_check, &report.outcome) {
             (Some(Ok(_)), _) => None,
             (Some(Err(why)), _) => Some(format!("the network check failed: {why}")),
@@ -1079,5 +1124,54 @@ mod cxx_host {
         let text = String::from_utf8_lossy(&output.stdout);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines, CXX_DEMO_LINES, "CXX_DEMO_LINES differs from the host build's output");
+    }
+}
+
+/// The x86_64 image's Xen notes, read as Xen's domain builders read them: one image boots as a
+/// PV guest (dom0 or domU) and through PVH.
+#[cfg(test)]
+mod xen_notes {
+    use rivet_xen_abi::elf_notes::for_each_xen_note;
+    use rivet_xen_abi::elfnote;
+    use xtask::image::{self, Output, Profile};
+    use xtask::machine::ImageFormat;
+
+    /// Where the kernel is linked (`rivet_arch::head::VIRT_BASE`).
+    const VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
+
+    #[test]
+    fn the_x86_64_image_carries_the_pv_and_pvh_notes() {
+        let ws = xtask::Workspace::locate();
+        let built = image::build(
+            &ws,
+            "x86_64-unknown-none",
+            "hello",
+            Profile::Release,
+            ImageFormat::Elf,
+            Output::Capture,
+        )
+        .expect("the hello image builds");
+        let elf = std::fs::read(&built.image).expect("the image is readable");
+        let mut notes = std::collections::HashMap::new();
+        for_each_xen_note(&elf, |note| {
+            assert!(notes.insert(note.kind, note).is_none(), "note {} twice", note.kind);
+        })
+        .expect("the notes are well-formed");
+        let text = |kind| notes.get(&kind).and_then(|n| n.text());
+        let number = |kind| notes.get(&kind).and_then(|n| n.number());
+        // Xen's PV loader refuses an image without these two (ENVIRONMENT.md).
+        assert_eq!(text(elfnote::XEN_VERSION), Some("xen-3.0"));
+        assert_eq!(text(elfnote::LOADER), Some("generic"));
+        assert_eq!(number(elfnote::VIRT_BASE), Some(VIRT_BASE));
+        assert_eq!(number(elfnote::PADDR_OFFSET), Some(0));
+        let image_end = VIRT_BASE + 64 * 1024 * 1024;
+        for kind in [elfnote::ENTRY, elfnote::HYPERCALL_PAGE] {
+            let address = number(kind).unwrap_or_else(|| panic!("no note {kind}"));
+            assert!((VIRT_BASE..image_end).contains(&address), "note {kind}: {address:#x}");
+        }
+        assert_eq!(number(elfnote::HYPERCALL_PAGE).unwrap() % 4096, 0, "the page is aligned");
+        // PVH: a physical 32-bit entry, below the 4 GiB line.
+        let pvh = number(elfnote::PHYS32_ENTRY).expect("the PVH note");
+        assert!(pvh < 1 << 32 && pvh != 0, "PHYS32_ENTRY {pvh:#x}");
     }
 }

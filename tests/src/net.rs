@@ -19,7 +19,18 @@ pub struct NetTest {
     /// The guest's UDP port to forward, if any.
     pub udp: Option<u16>,
     /// The check.
-    pub check: fn(&Ports) -> Result<String, String>,
+    pub check: NetCheck,
+}
+
+/// Who checks the guest's server.
+#[derive(Debug, Clone, Copy)]
+pub enum NetCheck {
+    /// The host, through ports QEMU's user network forwards ([`Ports`]).
+    Host(fn(&Ports) -> Result<String, String>),
+    /// The machine's Linux dom0 (`xen-domu`), over the domU's vif: a busybox shell command whose
+    /// output dom0 prints as `RIVET-DOM0-CHECK: ok OUTPUT` (or `fail`), for the console patterns
+    /// to check. `ready` is then plain text a console line contains, not a pattern.
+    Dom0(&'static str),
 }
 
 /// Host ports (on 127.0.0.1) that reach the guest's forwarded ports.

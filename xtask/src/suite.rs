@@ -18,6 +18,7 @@ pub const HOST_CRATES: &[&str] = &[
     "rivet-pl011",
     "rivet-pl031",
     "rivet-xen-abi",
+    "rivet-xen-netfront",
     "rivet-lapic",
     "rivet-ioapic",
     "rivet-cmos-rtc",

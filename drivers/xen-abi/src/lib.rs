@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod byte_ring;
+pub mod elf_notes;
 pub mod evtchn;
 pub mod grant_table;
 pub mod netif;

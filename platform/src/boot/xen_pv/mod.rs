@@ -101,21 +101,26 @@ pub extern "C" fn rivet_xen_pv_entry(start_info: u64, xen_stack: u64, entry_tsc:
     // reported through the trap table); `StartInfo` is plain integers, any bit pattern is valid.
     let copy = unsafe { core::ptr::read_volatile(start_info as *const StartInfo) };
     let info = START_INFO.call_once(|| copy);
+    // A domU's console is its ring: connected first, so that even a bad start info is reported.
+    IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
+    crate::xen::register(&SERVICES);
+    if !is_dom0() {
+        connect_console_and_store(info);
+    }
     let image = kernel_image_virtual();
     let boot = match start_info::validate(info, start_info, xen_stack, VIRT_BASE, image.clone()) {
         Ok(boot) => boot,
         Err(e) => fail(e.into()),
     };
 
-    IS_DOM0.store(info.flags & SIF_INITDOMAIN != 0, Ordering::Relaxed);
-    crate::xen::register(&SERVICES);
-    if !is_dom0() {
-        connect_console_and_store(info);
-    }
     let frames = match set_up_memory(info, &boot, &image) {
         Ok(frames) => frames,
         Err(e) => fail(e),
     };
+    if !is_dom0() {
+        // Remapping the image W^X put the image's own frames back under the ring slots.
+        connect_console_and_store(info);
+    }
     if init_clock(boot.shared_info_mfn) && init_events() {
         // The level-4 table stays Xen's bootstrap one (`memory.rs` only adds to it): the other
         // vCPUs start on it too.
@@ -174,6 +179,8 @@ fn is_dom0() -> bool {
 
 /// A domU's console ring and xenstore connection, from the frames and channels the start info
 /// names. Says so on Xen's console (which a debug Xen shows) when a page cannot be mapped.
+/// Called again after `memory::protect_image`, which rewrites every page of the image —
+/// the slots the rings are mapped over included.
 fn connect_console_and_store(info: &StartInfo) {
     if let Err(e) = console_ring::init(info.console_mfn(), info.console_evtchn()) {
         print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"));

@@ -110,17 +110,19 @@ impl XenStore {
         last_terminated: bool,
     ) -> Result<Vec<u8>, StoreError> {
         let mut connection = self.connection.lock();
-        self.exchange(&mut connection, kind, transaction, parts, last_terminated)
+        self.exchange(&mut connection, kind, transaction, parts, last_terminated)?;
+        Ok(connection.reader.payload().to_vec())
     }
 
-    /// [`XenStore::request`] only if nobody holds the lock (the exit path, which may run
-    /// inside a request that panicked).
+    /// Sends one request and waits for its reply, which is not kept; only if nobody holds the
+    /// lock. For the exit path: it may run inside a request that panicked, or before the heap
+    /// exists (nothing here allocates).
     pub(super) fn try_request(
         &self,
         kind: Kind,
         parts: &[&[u8]],
         last_terminated: bool,
-    ) -> Result<Vec<u8>, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut connection = self.connection.try_lock().ok_or(StoreError::Unavailable)?;
         self.exchange(&mut connection, kind, 0, parts, last_terminated)
     }
@@ -139,6 +141,7 @@ impl XenStore {
         }
     }
 
+    /// Sends a request and reads until its reply is complete (then in `connection.reader`).
     fn exchange(
         &self,
         connection: &mut Connection,
@@ -146,7 +149,7 @@ impl XenStore {
         transaction: u32,
         parts: &[&[u8]],
         last_terminated: bool,
-    ) -> Result<Vec<u8>, StoreError> {
+    ) -> Result<(), StoreError> {
         let id = connection.next_id;
         connection.next_id = id.wrapping_add(1).max(1);
         let len = xenstore::encode(
@@ -167,18 +170,18 @@ impl XenStore {
                 deadline.wait()?;
             }
         }
-        let payload = self.receive(connection, Some((kind, id)), &deadline)?;
-        Ok(payload.unwrap_or_default())
+        self.receive(connection, Some((kind, id)), &deadline)
     }
 
-    /// Reads messages until the reply to `awaited` arrives (returned), or — with `None` — until
-    /// one watch event has been queued. Other replies are dropped with a log line.
+    /// Reads messages until the reply to `awaited` is complete (left in `connection.reader`),
+    /// or — with `None` — until one watch event has been queued. Replies to no outstanding
+    /// request are dropped with a log line.
     fn receive(
         &self,
         connection: &mut Connection,
         awaited: Option<(Kind, u32)>,
         deadline: &Deadline,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<(), StoreError> {
         loop {
             let Some(header) = connection.reader.poll(&self.response)? else {
                 shared_page::notify(self.port); // room was made: the daemon may have more
@@ -186,36 +189,32 @@ impl XenStore {
                 continue;
             };
             shared_page::notify(self.port);
-            let payload = connection.reader.payload();
             if header.kind == Kind::WatchEvent as u32 {
-                match xenstore::watch_event(payload) {
-                    Ok((path, token)) => {
+                let event = xenstore::watch_event(connection.reader.payload())
+                    .map(|(path, token)| (path.to_string(), token.to_string()));
+                match event {
+                    Ok(event) => {
                         if connection.events.len() == MAX_QUEUED_EVENTS {
                             log::warn!("xenstore: watch events queue full; dropping the oldest");
                             connection.events.pop_front();
                         }
-                        connection.events.push_back((path.to_string(), token.to_string()));
+                        connection.events.push_back(event);
                     }
                     Err(e) => log::warn!("xenstore: bad watch event: {e}"),
                 }
                 if awaited.is_none() {
-                    return Ok(None);
+                    return Ok(());
                 }
                 continue;
             }
-            let Some((kind, id)) = awaited else {
-                log::warn!(
-                    "xenstore: reply {} with no request outstanding; dropped",
-                    header.request_id
-                );
-                continue;
-            };
-            if header.request_id != id {
-                log::warn!("xenstore: reply for unknown request {}; dropped", header.request_id);
-                continue;
+            match awaited {
+                Some((kind, id)) if header.request_id == id => {
+                    return Reply::check(kind, id, &header, connection.reader.payload());
+                }
+                _ => {
+                    log::warn!("xenstore: reply for unknown request {}; dropped", header.request_id)
+                }
             }
-            Reply::check(kind, id, &header, payload)?;
-            return Ok(Some(payload.to_vec()));
         }
     }
 }
