@@ -53,6 +53,10 @@ pub const PACKAGES: &[&str] = &[
     "libxentoolcore1",
     "libxentoollog1",
     "libyajl2",
+    // Not in every Debian base system (xl and libxenmisc need them); the rest of the closure
+    // (libc6, libgcc-s1, libtinfo6, zlib1g, liblzma5, libzstd1, libuuid1) always is.
+    "libncurses6",
+    "libext2fs2",
 ];
 
 /// Files shipped from the unpacked packages, at the same path; ELF files bring their shared
@@ -469,7 +473,9 @@ code=$(xenstore-read /local/domain/$id/data/rivet-exit-code 2>/dev/null)
 kill $console 2>/dev/null
 if [ -n "$debug" ]; then
     echo "RIVET-DOM0: state $state, reason $reason, exit code key '$code'; xl dmesg and the logged console:"
-    xl dmesg | tail -n 20
+    xl dmesg -c >/dev/null
+    xl debug-keys e
+    xl dmesg | grep -A 12 "Event channel information for domain $id"
     cat /var/log/xen/guest-*.log
     xenstore-ls -f /local/domain/$id
 fi
