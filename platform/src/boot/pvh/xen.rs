@@ -113,11 +113,8 @@ pub(super) fn reboot() -> ! {
     xen::reboot_domu()
 }
 
-/// A page of the image the shared info page is put at.
-#[repr(C, align(4096))]
-struct SharedPage([u8; 4096]);
-
-static mut SHARED_INFO_PAGE: SharedPage = SharedPage([0; 4096]);
+/// The page of the image the shared info page is put at.
+static mut SHARED_INFO_PAGE: xen::PageSlot = xen::PageSlot::new();
 static SHARED_INFO_MAPPED: AtomicBool = AtomicBool::new(false);
 
 /// Puts the shared info page at [`SHARED_INFO_PAGE`]'s frame (the page's old content is gone).
@@ -143,41 +140,15 @@ fn map_shared_info() {
     }
 }
 
-/// What `rivet::xen` offers under PVH.
-struct Services;
+/// What `rivet::xen` offers under PVH: no front ends yet.
+static SERVICES: xen::GuestServices = xen::GuestServices { system_time_ns, split_drivers: || None };
 
-static SERVICES: Services = Services;
-
-impl crate::xen::Services for Services {
-    fn version(&self) -> u32 {
-        // SAFETY: `xen_version(XENVER_version, NULL)` touches no memory (obligation 2).
-        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
-    }
-
-    fn store_request(
-        &self,
-        kind: rivet_xen_abi::xenstore::Kind,
-        transaction: u32,
-        parts: &[&[u8]],
-        last_terminated: bool,
-    ) -> Result<alloc::vec::Vec<u8>, crate::xen::Error> {
-        xen::store_request(kind, transaction, parts, last_terminated)
-    }
-
-    fn wait_watch(
-        &self,
-        token: &str,
-        timeout: core::time::Duration,
-    ) -> Result<alloc::string::String, crate::xen::Error> {
-        xen::wait_watch(token, timeout)
-    }
-
-    fn system_time_ns(&self) -> Option<u64> {
-        SHARED_INFO_MAPPED.load(Ordering::Acquire).then(|| {
-            let shared = (&raw const SHARED_INFO_PAGE).cast::<SharedInfo>();
-            // SAFETY: the page holds the shared info once mapped (checked above); slot 0 exists.
-            let time = unsafe { xen::read_time_info(shared, 0) };
-            pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
-        })
-    }
+/// Xen's system time, once the shared info page is in place.
+fn system_time_ns() -> Option<u64> {
+    SHARED_INFO_MAPPED.load(Ordering::Acquire).then(|| {
+        let shared = (&raw const SHARED_INFO_PAGE).cast::<SharedInfo>();
+        // SAFETY: the page holds the shared info once mapped (checked above); slot 0 exists.
+        let time = unsafe { xen::read_time_info(shared, 0) };
+        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    })
 }

@@ -17,6 +17,18 @@ use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::xenstore::{Kind, StoreError};
 use rivet_xen_abi::{SchedShutdown, SharedInfo, VcpuTimeInfo};
 
+/// A page of the image that a page shared with Xen takes the place of (a PV guest maps the
+/// shared frame over it; a PVH guest has Xen put the shared info at its frame).
+#[repr(C, align(4096))]
+pub(crate) struct PageSlot([u8; 4096]);
+
+impl PageSlot {
+    /// A slot of zeros (for `static mut`).
+    pub(crate) const fn new() -> Self {
+        Self([0; 4096])
+    }
+}
+
 /// The xenstore key a domU leaves its exit code in for the toolstack (relative to its home
 /// `/local/domain/<id>`), before it shuts down.
 pub(crate) const EXIT_CODE_KEY: &str = "data/rivet-exit-code";
@@ -78,27 +90,47 @@ pub(crate) fn shut_down(reason: u32) -> ! {
     }
 }
 
-/// One xenstore request over the domain's connection (for `rivet::xen`'s services).
-pub(crate) fn store_request(
-    kind: Kind,
-    transaction: u32,
-    parts: &[&[u8]],
-    last_terminated: bool,
-) -> Result<alloc::vec::Vec<u8>, StoreError> {
-    xenstore::get().ok_or(StoreError::Unavailable)?.request(
-        kind,
-        transaction,
-        parts,
-        last_terminated,
-    )
+/// `rivet::xen`'s services on an x86_64 Xen guest: the version and xenstore are the same for PV
+/// and PVH; Xen's clock and the split-driver support are each boot's own.
+pub(crate) struct GuestServices {
+    /// Xen's system time in ns, if the boot can read the pvclock.
+    pub(crate) system_time_ns: fn() -> Option<u64>,
+    /// Grants, frames and event channels for front ends, if the boot has them.
+    pub(crate) split_drivers: fn() -> Option<&'static dyn crate::xen::SplitDrivers>,
 }
 
-/// Waits for a watch event (for `rivet::xen`'s services).
-pub(crate) fn wait_watch(
-    token: &str,
-    timeout: core::time::Duration,
-) -> Result<alloc::string::String, StoreError> {
-    xenstore::get().ok_or(StoreError::Unavailable)?.wait_watch(token, timeout)
+impl crate::xen::Services for GuestServices {
+    fn version(&self) -> u32 {
+        // SAFETY: `xen_version(XENVER_version, NULL)` touches no memory (obligation 2).
+        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
+    }
+
+    fn store_request(
+        &self,
+        kind: Kind,
+        transaction: u32,
+        parts: &[&[u8]],
+        last_terminated: bool,
+    ) -> Result<alloc::vec::Vec<u8>, StoreError> {
+        let store = xenstore::get().ok_or(StoreError::Unavailable)?;
+        store.request(kind, transaction, parts, last_terminated)
+    }
+
+    fn wait_watch(
+        &self,
+        token: &str,
+        timeout: core::time::Duration,
+    ) -> Result<alloc::string::String, StoreError> {
+        xenstore::get().ok_or(StoreError::Unavailable)?.wait_watch(token, timeout)
+    }
+
+    fn system_time_ns(&self) -> Option<u64> {
+        (self.system_time_ns)()
+    }
+
+    fn split_drivers(&self) -> Option<&'static dyn crate::xen::SplitDrivers> {
+        (self.split_drivers)()
+    }
 }
 
 /// A consistent copy of vCPU `vcpu`'s time record in the shared info page at `shared`:

@@ -207,57 +207,39 @@ static mut CONSOLE_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
 /// Where a domU's xenstore page is mapped.
 static mut STORE_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
 
-/// The Xen services `rivet::xen` offers applications, over this boot's xenstore and clock.
-struct Services;
+/// The Xen services `rivet::xen` offers applications: xenstore (a domU's), Xen's clock, and
+/// netfront's needs in a domU.
+static SERVICES: crate::boot::xen::GuestServices =
+    crate::boot::xen::GuestServices { system_time_ns, split_drivers };
 
-static SERVICES: Services = Services;
+/// Xen's system time, once the shared info page is mapped.
+fn system_time_ns() -> Option<u64> {
+    CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
+        let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
+        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    })
+}
 
-impl crate::xen::Services for Services {
-    fn version(&self) -> u32 {
-        // SAFETY: `xen_version(XENVER_version, NULL)` reads and writes no memory (obligation 2).
-        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
+/// A domU's split-driver support, once its grant table is set up (not in dom0: no back ends).
+fn split_drivers() -> Option<&'static dyn crate::xen::SplitDrivers> {
+    if is_dom0() || xenstore::get().is_none() {
+        return None;
     }
-
-    fn store_request(
-        &self,
-        kind: rivet_xen_abi::xenstore::Kind,
-        transaction: u32,
-        parts: &[&[u8]],
-        last_terminated: bool,
-    ) -> Result<alloc::vec::Vec<u8>, crate::xen::Error> {
-        crate::boot::xen::store_request(kind, transaction, parts, last_terminated)
-    }
-
-    fn wait_watch(
-        &self,
-        token: &str,
-        timeout: core::time::Duration,
-    ) -> Result<alloc::string::String, crate::xen::Error> {
-        crate::boot::xen::wait_watch(token, timeout)
-    }
-
-    fn system_time_ns(&self) -> Option<u64> {
-        CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
-            let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
-            pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
-        })
-    }
-
-    fn split_drivers(&self) -> Option<&'static dyn crate::xen::SplitDrivers> {
-        if is_dom0() || xenstore::get().is_none() {
-            return None;
-        }
-        match grant_table::init() {
-            Ok(_) => Some(&SERVICES),
-            Err(e) => {
-                log::error!("xen: no grant table: {e}");
-                None
-            }
+    match grant_table::init() {
+        Ok(_) => Some(&SPLIT_DRIVERS),
+        Err(e) => {
+            log::error!("xen: no grant table: {e}");
+            None
         }
     }
 }
 
-impl crate::xen::SplitDrivers for Services {
+/// Frames, grants and event channels for front ends, over this domain's p2m and grant table.
+struct SplitDrivers;
+
+static SPLIT_DRIVERS: SplitDrivers = SplitDrivers;
+
+impl crate::xen::SplitDrivers for SplitDrivers {
     fn frame_of(&self, virt: usize) -> Option<u64> {
         let info = START_INFO.get()?;
         let pfn = (virt as u64).checked_sub(VIRT_BASE)? / PAGE_SIZE;

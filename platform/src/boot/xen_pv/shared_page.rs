@@ -8,16 +8,7 @@
 use rivet_arch::xen_pv::hypercall;
 use rivet_xen_abi::hypercall as hc;
 
-/// A page of the image that a shared frame is mapped over.
-#[repr(C, align(4096))]
-pub(super) struct PageSlot(pub(super) [u8; 4096]);
-
-impl PageSlot {
-    /// A slot of zeros (for `static mut`).
-    pub(super) const fn new() -> Self {
-        Self([0; 4096])
-    }
-}
+pub(super) use crate::boot::xen::PageSlot;
 
 /// Page-table entry bits: present, writable, accessed, dirty.
 const PTE_DATA: u64 = 0x63;
