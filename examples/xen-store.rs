@@ -1,8 +1,8 @@
 //! Xen's services from an application: Xen's version (a hypercall), the domain's own name and
-//! id read from xenstore, a
-//! write and a read-back in a transaction, a directory, a watch that fires, and a 200 ms sleep
-//! measured against Xen's clock (the pvclock) as well as the kernel's. Exits 1 at the first
-//! thing that does not hold, saying what; prints `xen-store ok` at the end.
+//! id read from xenstore, a write and a read-back in a transaction, a directory, a watch that
+//! fires, and a 200 ms sleep measured against Xen's clock (the pvclock) as well as the kernel's,
+//! which must agree. Exits 1 at the first thing that does not hold, saying what; prints
+//! `xen-store ok` at the end.
 #![no_std]
 #![no_main]
 
@@ -50,7 +50,8 @@ fn run() -> Result<(), alloc::string::String> {
 
     store::watch("data/watched", "rivet-token").map_err(|e| format!("watch: {e}"))?;
     // The daemon fires every new watch once, at once; then the write fires it again.
-    store::wait_watch("rivet-token", Duration::from_secs(5)).map_err(|e| format!("first event: {e}"))?;
+    store::wait_watch("rivet-token", Duration::from_secs(5))
+        .map_err(|e| format!("first event: {e}"))?;
     store::write("data/watched", "1").map_err(|e| format!("write watched: {e}"))?;
     let path = store::wait_watch("rivet-token", Duration::from_secs(5))
         .map_err(|e| format!("watch event: {e}"))?;
@@ -69,8 +70,15 @@ fn run() -> Result<(), alloc::string::String> {
         by_xen.as_micros(),
         by_kernel.as_micros()
     );
-    if by_xen < asked || by_xen > asked * 3 {
+    // Not early by Xen's clock, and the kernel's clock agrees with Xen's (within 5 % + 2 ms: the
+    // two readings are a few instructions apart). How late a sleep ends depends on the host
+    // (under TCG, nested, with dom0 on the same CPU it can be twice as long): not checked.
+    if by_xen < asked {
         return Err(format!("a 200 ms sleep took {} us by the Xen clock", by_xen.as_micros()));
+    }
+    let gap = by_xen.abs_diff(by_kernel);
+    if gap > by_xen / 20 + Duration::from_millis(2) {
+        return Err(format!("the kernel's clock and Xen's differ by {} us", gap.as_micros()));
     }
     Ok(())
 }

@@ -903,7 +903,8 @@ pub fn run(ws: &Workspace, machine: &Machine, scenario: &Scenario) -> Result<(),
                 guest.map(|guest| xtask::net::Forward { udp, host, guest })
             };
             let forwards = [forward(false, ports.tcp, tcp), forward(true, ports.udp, udp)];
-            settings.net = Some(xtask::net::NetSpec::User(forwards.into_iter().flatten().collect()));
+            settings.net =
+                Some(xtask::net::NetSpec::User(forwards.into_iter().flatten().collect()));
             marker = Some(ready.to_owned());
             live_check = Some(qemu::LiveCheck(std::sync::Arc::new(move || check(&ports))));
         }

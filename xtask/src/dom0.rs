@@ -665,6 +665,7 @@ pub fn domu_config(machine: &Machine, spec: &Dom0Spec, launch: &LaunchSettings) 
     let kernel = format!("/{RUN_DIR}/kernel");
     let mut config = XlConfig::new(DOMU_NAME, &machine.triple, &kernel, &launch.cmdline);
     config.memory_mib = spec.memory;
+    config.guest_type = spec.domu_type;
     config.vcpus = launch.smp.unwrap_or(machine.smp);
     config.on_poweroff = "preserve".into();
     config.on_reboot = "preserve".into();

@@ -234,6 +234,9 @@ pub struct Dom0Spec {
     pub deb_arch: String,
     /// The domU's memory in MiB (`memory =` of its xl configuration).
     pub memory: u32,
+    /// How Xen runs the image (`domu_type = "pv"`, the default, or `"pvh"`).
+    #[serde(default)]
+    pub domu_type: crate::xl::GuestType,
 }
 
 /// One machine description, as read from `targets/machines/FILE.toml`.

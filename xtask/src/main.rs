@@ -129,6 +129,9 @@ struct XlConfigArgs {
     /// Write the config here (default: target/rivet/TRIPLE/EXAMPLE.xl).
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Boot the x86_64 image as a PVH guest (`type = "pvh"`) instead of classic PV.
+    #[arg(long)]
+    pvh: bool,
     /// Arguments for the application (after `--`).
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -446,6 +449,9 @@ fn xl_config(ws: &Workspace, args: XlConfigArgs) -> Result<u8, Error> {
     );
     config.memory_mib = args.memory;
     config.vcpus = args.vcpus;
+    if args.pvh {
+        config.guest_type = xtask::xl::GuestType::Pvh;
+    }
     let out = args
         .out
         .unwrap_or_else(|| ws.image_dir(&args.target).join(format!("{}.xl", args.example.example)));

@@ -1,8 +1,9 @@
 //! `cargo xtask xl-config`: an `xl` domain configuration for a built image, so a user with a real
 //! Xen host can `xl create` it.
 //!
-//! x86_64 images boot as classic PV guests (`type = "pv"`, the stripped ELF as `kernel`); arm64
-//! guests have no `type` (all are PVH-like) and take the flat `Image`. The kernel command line goes
+//! x86_64 images boot as classic PV guests (`type = "pv"`, the stripped ELF as `kernel`) or, the
+//! same ELF, as PVH guests (`type = "pvh"`, through its PVH note); arm64 guests have no `type`
+//! (all are PVH-like) and take the flat `Image`. The kernel command line goes
 //! in `cmdline`. The same renderer writes the domU configuration of the `xen-domu` machine
 //! (`dom0.rs`), which preserves the stopped domain instead of destroying it. Weak spot: the kernel
 //! path is written as it is on this machine; copy the image and edit `kernel` when the Xen host
@@ -33,6 +34,19 @@ pub struct XlConfig {
     /// Network interfaces (`vif = [...]`), each an `xl` vif specification such as
     /// `mac=00:16:3e:00:00:02,script=/etc/xen/scripts/vif-rivet`; none when empty.
     pub vif: Vec<String>,
+    /// An x86_64 guest's `type`: `pv` (the default) or `pvh`; arm64 guests have none.
+    pub guest_type: GuestType,
+}
+
+/// How Xen runs an x86_64 image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestType {
+    /// Classic paravirtualised (ring 3, the Xen ELF notes' entry).
+    #[default]
+    Pv,
+    /// PVH (hardware virtualisation without a device model, the PVH note's entry).
+    Pvh,
 }
 
 /// An `xl` string literal: double quotes, with `\` and `"` escaped.
@@ -60,6 +74,7 @@ impl XlConfig {
             on_reboot: "destroy".into(),
             on_crash: "destroy".into(),
             vif: Vec::new(),
+            guest_type: GuestType::Pv,
         }
     }
 
@@ -72,7 +87,10 @@ impl XlConfig {
             quote(&self.name)
         );
         if self.triple.starts_with("x86_64") {
-            text.push_str("type = \"pv\"\n");
+            text.push_str(match self.guest_type {
+                GuestType::Pv => "type = \"pv\"\n",
+                GuestType::Pvh => "type = \"pvh\"\n",
+            });
         }
         text.push_str(&format!(
             "kernel = {}\ncmdline = {}\nmemory = {}\nvcpus = {}\n\
@@ -113,6 +131,9 @@ mod tests {
         assert!(!x86.contains("vif"));
         let arm = config("aarch64-unknown-none").render();
         assert!(!arm.contains("type ="));
+        let mut pvh = config("x86_64-unknown-none");
+        pvh.guest_type = GuestType::Pvh;
+        assert!(pvh.render().contains("\ntype = \"pvh\"\n"));
     }
 
     #[test]

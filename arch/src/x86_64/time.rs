@@ -4,6 +4,8 @@
 //! instruction and boot never waits for a calibration. The frequency is worked out the first time
 //! someone asks for it ([`Clock::frequency`]), in this order:
 //!
+//! 0. Under Xen (HVM/PVH), Xen's CPUID leaf `base + 3` (the guest TSC frequency in kHz): exact
+//!    and free; Xen gives such a guest no PIT to calibrate against.
 //! 1. CPUID leaf 0x15 (TSC / crystal ratio and crystal frequency): exact, free, but only recent
 //!    Intel CPUs and some hypervisors fill in all three numbers (QEMU's TCG does not).
 //! 2. The PIT, channel 0 (ports 0x40/0x43), counting ~2 ms at 1.193182 MHz: accurate to ~0.1 %,
@@ -59,6 +61,10 @@ impl Clock for Tsc {
 const FALLBACK_HZ: u64 = 1_000_000_000;
 
 fn calibrate() -> u64 {
+    if let Some(hz) = from_xen_cpuid() {
+        log::debug!("time: TSC at {hz} Hz (Xen's CPUID leaf)");
+        return hz;
+    }
     if let Some(hz) = from_cpuid_0x15() {
         log::debug!("time: TSC at {hz} Hz (CPUID 0x15)");
         return hz;
@@ -73,6 +79,18 @@ fn calibrate() -> u64 {
     }
     log::warn!("time: cannot tell the TSC frequency; assuming {FALLBACK_HZ} Hz");
     FALLBACK_HZ
+}
+
+/// Xen's guest TSC frequency (CPUID leaf `base + 3`, sub-leaf 0, ECX in kHz), under Xen.
+fn from_xen_cpuid() -> Option<u64> {
+    let base = super::xen_pv::xen_cpuid_base()?;
+    if super::cpu::cpuid(base).eax < base + 3 {
+        return None;
+    }
+    match super::cpu::cpuid(base + 3).ecx {
+        0 => None,
+        khz => Some(u64::from(khz) * 1000),
+    }
 }
 
 fn max_basic_leaf() -> u32 {

@@ -267,7 +267,8 @@ extern "C" {
 /// result (0 or positive on success, `-errno` on failure).
 ///
 /// # Safety
-/// 1. The kernel was entered through `rivet_xen_pv_start` (Xen filled the hypercall page).
+/// 1. The kernel was entered through `rivet_xen_pv_start` (Xen filled the hypercall page), or
+///    runs as a Xen PVH/HVM guest that called [`register_hypercall_page`].
 /// 2. Every argument is what the hypercall expects: in particular each pointer argument is the
 ///    virtual address of memory valid for the access the operation makes (read or write), of the
 ///    size it implies, and the operation's effect (a mapping change, a shutdown…) does not break
@@ -294,6 +295,35 @@ pub unsafe fn hypercall(number: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64
         );
     }
     result
+}
+
+/// The CPUID leaf where Xen's leaves start (`0x4000_0000 + n * 0x100`, "XenVMMXenVMM" in
+/// ebx/ecx/edx), when the kernel runs as an HVM or PVH guest of Xen; `None` elsewhere.
+pub fn xen_cpuid_base() -> Option<u32> {
+    // CPUID.1:ECX bit 31: a hypervisor is present (no hypervisor leaves to scan otherwise).
+    if super::cpu::cpuid(1).ecx & (1 << 31) == 0 {
+        return None;
+    }
+    (0x4000_0000..0x4001_0000u32).step_by(0x100).find(|&leaf| {
+        let id = super::cpu::cpuid(leaf);
+        id.eax >= leaf + 2 && [id.ebx, id.ecx, id.edx] == [0x566e_6558, 0x65584d4d, 0x4d4d566e]
+        // "XenVMMXenVMM"
+    })
+}
+
+/// Has Xen fill the image's hypercall page for an HVM/PVH guest: the MSR that CPUID leaf
+/// `base + 2` names, written with the page's physical address (Xen writes `vmcall`/`vmmcall`
+/// stubs there). From then on [`hypercall`] works as under PV.
+///
+/// # Safety
+/// The kernel runs in ring 0 as a Xen HVM/PVH guest (`base` from [`xen_cpuid_base`]), and the
+/// image is at its link-time physical address (`layout::virt_minus_phys`).
+pub unsafe fn register_hypercall_page(base: u32) {
+    let msr = super::cpu::cpuid(base + 2).ebx;
+    let physical = (&raw const rivet_xen_hypercall_page) as u64 - super::layout::virt_minus_phys();
+    // SAFETY: the MSR is Xen's hypercall-page MSR (CPUID leaf base + 2, the caller's promise);
+    // Xen overwrites the image's page reserved for exactly this (int3-filled until then).
+    unsafe { super::cpu::write_msr(msr, physical) };
 }
 
 /// The PV trap entry for `vector` (0–31), for `set_trap_table`'s `trap_info.address`.

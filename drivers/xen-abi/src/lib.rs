@@ -72,6 +72,26 @@ pub mod hypercall {
     pub const EVENT_CHANNEL_OP: u64 = 32;
     /// `__HYPERVISOR_physdev_op`.
     pub const PHYSDEV_OP: u64 = 33;
+    /// `__HYPERVISOR_memory_op`.
+    pub const MEMORY_OP: u64 = 12;
+    /// `__HYPERVISOR_hvm_op` (HVM and PVH guests).
+    pub const HVM_OP: u64 = 34;
+
+    /// `HVMOP_get_param`: argument an [`HvmParam`](crate::HvmParam) whose `value` Xen fills.
+    pub const HVMOP_GET_PARAM: u64 = 1;
+    /// `HVM_PARAM_STORE_PFN`: the guest frame of the xenstore ring.
+    pub const HVM_PARAM_STORE_PFN: u32 = 1;
+    /// `HVM_PARAM_STORE_EVTCHN`: its event channel.
+    pub const HVM_PARAM_STORE_EVTCHN: u32 = 2;
+    /// `HVM_PARAM_CONSOLE_PFN`: the guest frame of the PV console ring.
+    pub const HVM_PARAM_CONSOLE_PFN: u32 = 17;
+    /// `HVM_PARAM_CONSOLE_EVTCHN`: its event channel.
+    pub const HVM_PARAM_CONSOLE_EVTCHN: u32 = 18;
+
+    /// `XENMEM_add_to_physmap`: argument an [`AddToPhysmap`](crate::AddToPhysmap).
+    pub const XENMEM_ADD_TO_PHYSMAP: u64 = 7;
+    /// `XENMAPSPACE_shared_info`: map the shared info page.
+    pub const XENMAPSPACE_SHARED_INFO: u32 = 0;
 
     /// Bytes per hypercall stub in the hypercall page: stub `n` is at `page + 32 * n`.
     pub const STUB_SIZE: u64 = 32;
@@ -600,6 +620,34 @@ pub struct EvtchnAllocUnbound {
     pub port: u32,
 }
 
+/// `struct xen_hvm_param` (`hvm/hvm_op.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HvmParam {
+    /// IN: `DOMID_SELF`.
+    pub domid: u16,
+    /// IN: `HVM_PARAM_*`.
+    pub index: u32,
+    /// OUT: the value.
+    pub value: u64,
+}
+
+/// `struct xen_add_to_physmap` (`memory.h`): put a Xen page (the shared info …) at a guest frame.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddToPhysmap {
+    /// `DOMID_SELF`.
+    pub domid: u16,
+    /// Pages for `XENMAPSPACE_gmfn_range` (unused otherwise).
+    pub size: u16,
+    /// `XENMAPSPACE_*`.
+    pub space: u32,
+    /// Index in the space (0 for the shared info).
+    pub idx: u64,
+    /// The guest frame to map it at.
+    pub gpfn: u64,
+}
+
 /// `struct sched_shutdown` (`sched.h`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -718,6 +766,13 @@ offset!(XenstoreInterface, rsp_prod, 2060);
 offset!(XenstoreInterface, server_features, 2064);
 offset!(XenstoreInterface, connection, 2068);
 offset!(XenstoreInterface, error, 2072);
+const _: () = assert!(core::mem::size_of::<HvmParam>() == 16);
+offset!(HvmParam, index, 4);
+offset!(HvmParam, value, 8);
+const _: () = assert!(core::mem::size_of::<AddToPhysmap>() == 24);
+offset!(AddToPhysmap, space, 4);
+offset!(AddToPhysmap, idx, 8);
+offset!(AddToPhysmap, gpfn, 16);
 const _: () = assert!(core::mem::size_of::<EvtchnAllocUnbound>() == 8);
 offset!(EvtchnAllocUnbound, remote_dom, 2);
 offset!(EvtchnAllocUnbound, port, 4);

@@ -18,7 +18,9 @@
 
 use super::blob::{find_nul, Blob, Name, Token, MAX_DEPTH};
 use super::error::{Error, Result};
-use super::machine::{Failure, Gic, Machine, PsciConduit, UartKind, VirtioMmio, UNKNOWN_BOARD, XEN_GUEST};
+use super::machine::{
+    Failure, Gic, Machine, PsciConduit, UartKind, VirtioMmio, UNKNOWN_BOARD, XEN_GUEST,
+};
 use rivet_core::memory::PhysRange;
 
 /// Boards recognised from the root node's `compatible`, first match wins. Add a row per board.
@@ -29,7 +31,6 @@ const BOARDS: &[(&[u8], &str)] = &[
     (b"raspberrypi,3-model-b", "rpi3"),
     (b"raspberrypi,3-model-b-plus", "rpi3"),
 ];
-
 
 /// UART compatibles the console can use: the PL011, Arm's SBSA generic UART (a PL011 subset
 /// without the line and control registers; Xen's `vpl011` is one) and the BCM2835 mini-UART (a

@@ -3,6 +3,8 @@
 //! `arch/src/x86_64/head.rs` takes the CPU from the loader's 32-bit entry to 64-bit mode on boot
 //! page tables and calls [`rivet_pvh_entry`]. From there, in this order:
 //!
+//! 0. Xen, if its CPUID leaves say this is a Xen PVH domU (`xen.rs`): then the exit is a Xen
+//!    shutdown and, once memory is set up, the console is the PV console ring;
 //! 1. the console: the 16550 at COM1 (port 0x3f8), if one answers;
 //! 2. the exit path: isa-debug-exit at port 0xf4 (QEMU exits with `(code << 1) | 1`), falling back
 //!    to a message and a halt where no such device exists;
@@ -35,6 +37,7 @@ mod reset;
 mod rtc;
 mod smp;
 mod start_info;
+mod xen;
 
 use rivet_arch::cpu::halt_forever;
 use rivet_arch::head::{BOOT_MAP_LIMIT, COM1_PORT, DEBUG_EXIT_PORT};
@@ -52,6 +55,8 @@ use start_info::{Claimed, StartInfo, StartInfoError, MEMMAP_RAM};
 
 /// The boot environment's name, as `rivet::env::platform()` reports it.
 const PLATFORM: &str = "pvh";
+/// The name under Xen (a PVH domU).
+const PLATFORM_ON_XEN: &str = "xen-pvh";
 
 static CONSOLE: Once<Ns16550<UartPorts>> = Once::new();
 
@@ -79,6 +84,10 @@ const EXIT_GRACE_TICKS: u64 = 1 << 28;
 /// magic); `entry_tsc` the TSC at the kernel's first instruction.
 #[no_mangle]
 pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
+    if xen::detect() {
+        rivet_core::exit::set_exit_handler(xen::exit);
+        rivet_core::exit::set_reboot_handler(xen::reboot);
+    }
     install_console();
     rivet_core::exit::set_exit_handler(exit_via_debug_port);
     rivet_core::exit::set_reboot_handler(reset::reboot);
@@ -98,12 +107,15 @@ pub extern "C" fn rivet_pvh_entry(start_info: u64, entry_tsc: u64) -> ! {
         Ok(memory) => memory,
         Err(e) => fail(e),
     };
+    if xen::on_xen() {
+        xen::connect();
+    }
     apic::init();
     ioapic::init();
     smp::register();
     pci::register();
     crate::runtime::start(crate::runtime::Handoff {
-        platform: PLATFORM,
+        platform: if xen::on_xen() { PLATFORM_ON_XEN } else { PLATFORM },
         frames,
         page_tables: Some(page_tables),
         command_line: info.command_line,
@@ -269,6 +281,12 @@ fn set_up_memory(
                 table.map(page, page, PAGE_SIZE, Attributes::DEVICE, &mut table_frames)?;
             }
             page += PAGE_SIZE;
+        }
+    }
+    // A Xen PVH domU's console and xenstore pages (outside RAM).
+    for page in xen::pages_to_map() {
+        if table.translate(page).is_none() {
+            table.map(page, page, PAGE_SIZE, Attributes::DATA, &mut table_frames)?;
         }
     }
     if let Some(page) = smp::trampoline_code_page() {

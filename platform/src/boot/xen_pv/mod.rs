@@ -44,7 +44,6 @@
 //! timer, the boot goes on without interrupts on one vCPU: threads switch cooperatively and
 //! `sleep` busy-waits on the TSC, as before events were wired.
 
-mod console_ring;
 mod events;
 mod grant_table;
 mod guard;
@@ -53,7 +52,8 @@ mod shared_page;
 mod smp;
 mod timer;
 mod wall_clock;
-mod xenstore;
+
+use crate::boot::xen::{console_ring, xenstore};
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rivet_arch::head::{DEBUG_EXIT_PORT, VIRT_BASE};
@@ -67,8 +67,8 @@ use rivet_core::time::{Alarm, Clock};
 use rivet_xen_abi::grant_table::{GrantError, GrantRef};
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::{
-    pvclock, selector, start_info, EvtchnAllocUnbound, PhysdevSetIopl, SchedShutdown, SharedInfo,
-    StartInfo, StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
+    pvclock, selector, start_info, EvtchnAllocUnbound, PhysdevSetIopl, SharedInfo, StartInfo,
+    StartInfoError, TrapInfo, VcpuTimeInfo, SIF_INITDOMAIN, TI_MASK_EVENTS,
 };
 
 /// The boot environment's name, as `rivet::env::platform()` reports it.
@@ -182,66 +182,64 @@ fn is_dom0() -> bool {
 /// Called again after `memory::protect_image`, which rewrites every page of the image —
 /// the slots the rings are mapped over included.
 fn connect_console_and_store(info: &StartInfo) {
-    if let Err(e) = console_ring::init(info.console_mfn(), info.console_evtchn()) {
-        print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"));
-    }
-    if let Err(e) = xenstore::init(info.store_mfn, info.store_evtchn) {
-        print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"));
-    }
-}
-
-/// The Xen services `rivet::xen` offers applications, over this boot's xenstore and clock.
-struct Services;
-
-static SERVICES: Services = Services;
-
-impl crate::xen::Services for Services {
-    fn version(&self) -> u32 {
-        // SAFETY: `xen_version(XENVER_version, NULL)` reads and writes no memory (obligation 2).
-        unsafe { hypercall(hc::XEN_VERSION, hc::XENVER_VERSION, 0, 0, 0, 0) as u32 }
-    }
-
-    fn store_request(
-        &self,
-        kind: rivet_xen_abi::xenstore::Kind,
-        transaction: u32,
-        parts: &[&[u8]],
-        last_terminated: bool,
-    ) -> Result<alloc::vec::Vec<u8>, crate::xen::Error> {
-        let store = xenstore::get().ok_or(crate::xen::Error::Unavailable)?;
-        store.request(kind, transaction, parts, last_terminated)
-    }
-
-    fn wait_watch(
-        &self,
-        token: &str,
-        timeout: core::time::Duration,
-    ) -> Result<alloc::string::String, crate::xen::Error> {
-        xenstore::get().ok_or(crate::xen::Error::Unavailable)?.wait_watch(token, timeout)
-    }
-
-    fn system_time_ns(&self) -> Option<u64> {
-        CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
-            let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
-            pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
-        })
-    }
-
-    fn split_drivers(&self) -> Option<&'static dyn crate::xen::SplitDrivers> {
-        if is_dom0() || xenstore::get().is_none() {
-            return None;
+    let console = &raw mut CONSOLE_PAGE;
+    // SAFETY: CONSOLE_PAGE is only used through this mapping, as the console page.
+    match unsafe { shared_page::map_frame(console, info.console_mfn()) } {
+        // SAFETY: the slot now maps the console page, for the rest of the run.
+        Ok(()) => unsafe { console_ring::connect(console.cast(), info.console_evtchn()) },
+        Err(e) => {
+            print_emergency(format_args!("rivet: Xen PV: cannot map the console ring ({e})\n"))
         }
-        match grant_table::init() {
-            Ok(_) => Some(&SERVICES),
-            Err(e) => {
-                log::error!("xen: no grant table: {e}");
-                None
-            }
+    }
+    let store = &raw mut STORE_PAGE;
+    // SAFETY: STORE_PAGE is only used through this mapping, as the xenstore page.
+    match unsafe { shared_page::map_frame(store, info.store_mfn) } {
+        // SAFETY: the slot now maps the xenstore page, for the rest of the run.
+        Ok(()) => drop(unsafe { xenstore::connect(store.cast(), info.store_evtchn) }),
+        Err(e) => {
+            print_emergency(format_args!("rivet: Xen PV: cannot map the xenstore ring ({e})\n"))
         }
     }
 }
 
-impl crate::xen::SplitDrivers for Services {
+/// Where a domU's console page is mapped.
+static mut CONSOLE_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
+/// Where a domU's xenstore page is mapped.
+static mut STORE_PAGE: shared_page::PageSlot = shared_page::PageSlot::new();
+
+/// The Xen services `rivet::xen` offers applications: xenstore (a domU's), Xen's clock, and
+/// netfront's needs in a domU.
+static SERVICES: crate::boot::xen::GuestServices =
+    crate::boot::xen::GuestServices { system_time_ns, split_drivers };
+
+/// Xen's system time, once the shared info page is mapped.
+fn system_time_ns() -> Option<u64> {
+    CLOCK_MAPPED.load(Ordering::Relaxed).then(|| {
+        let time = read_time_info_of(shared_info(), rivet_arch::percpu::index());
+        pvclock::system_time_ns(rivet_arch::time::read_tsc(), &time)
+    })
+}
+
+/// A domU's split-driver support, once its grant table is set up (not in dom0: no back ends).
+fn split_drivers() -> Option<&'static dyn crate::xen::SplitDrivers> {
+    if is_dom0() || xenstore::get().is_none() {
+        return None;
+    }
+    match grant_table::init() {
+        Ok(_) => Some(&SPLIT_DRIVERS),
+        Err(e) => {
+            log::error!("xen: no grant table: {e}");
+            None
+        }
+    }
+}
+
+/// Frames, grants and event channels for front ends, over this domain's p2m and grant table.
+struct SplitDrivers;
+
+static SPLIT_DRIVERS: SplitDrivers = SplitDrivers;
+
+impl crate::xen::SplitDrivers for SplitDrivers {
     fn frame_of(&self, virt: usize) -> Option<u64> {
         let info = START_INFO.get()?;
         let pfn = (virt as u64).checked_sub(VIRT_BASE)? / PAGE_SIZE;
@@ -279,68 +277,14 @@ impl crate::xen::SplitDrivers for Services {
     }
 
     fn notify(&self, port: u32) {
-        shared_page::notify(port);
-    }
-}
-
-/// The xenstore key a domU leaves its exit code in for the toolstack (relative to its home
-/// `/local/domain/<id>`), before it shuts down.
-pub const EXIT_CODE_KEY: &str = "data/rivet-exit-code";
-
-/// Ends a domU's run: the exit code in xenstore, the console drained, then a shutdown whose
-/// reason says success or failure.
-fn exit_domu(code: i32) -> ! {
-    if let Some(store) = xenstore::get() {
-        let mut text = [0u8; 12];
-        let value = decimal(code, &mut text);
-        let parts: [&[u8]; 2] = [EXIT_CODE_KEY.as_bytes(), value];
-        if let Err(e) = store.try_request(rivet_xen_abi::xenstore::Kind::Write, &parts, false) {
-            print_emergency(format_args!(
-                "rivet: exit code {code}: not written to xenstore: {e}\n"
-            ));
-        }
-    }
-    console_ring::drain();
-    let reason = if code == 0 { hc::SHUTDOWN_POWEROFF } else { hc::SHUTDOWN_CRASH };
-    shut_down(reason)
-}
-
-/// `code` in decimal, in `buffer`.
-fn decimal(code: i32, buffer: &mut [u8; 12]) -> &[u8] {
-    let mut at = buffer.len();
-    let mut rest = i64::from(code).unsigned_abs();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if code < 0 {
-        at -= 1;
-        buffer[at] = b'-';
-    }
-    &buffer[at..]
-}
-
-/// `SCHEDOP_shutdown` with `reason`, for good.
-fn shut_down(reason: u32) -> ! {
-    let shutdown = SchedShutdown { reason };
-    loop {
-        // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
-        // which nothing of this program runs (obligation 2).
-        unsafe {
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
-        }
+        crate::boot::xen::ring::notify(port);
     }
 }
 
 /// Ends the run: isa-debug-exit if the domain may reach it, else a Xen shutdown.
 fn exit(code: i32) -> ! {
     if !is_dom0() {
-        exit_domu(code);
+        crate::boot::xen::exit_domu(code);
     }
     let iopl = PhysdevSetIopl { iopl: 3 };
     // SAFETY: `iopl` is a readable `physdev_set_iopl` for the call; raising the virtual IOPL only
@@ -367,16 +311,14 @@ fn exit(code: i32) -> ! {
         "rivet: exit code {code}: no isa-debug-exit device ended the run; asking Xen to shut the \
          domain down ({name})\n"
     ));
-    shut_down(reason)
+    crate::boot::xen::shut_down(reason)
 }
 
 /// The reboot handler: `SCHEDOP_shutdown` with `SHUTDOWN_reboot`. For dom0 Xen resets the
 /// machine (a `-no-reboot` QEMU exits with status 0, a guest reset to the host tool); a domU is
 /// restarted or destroyed as its toolstack decides.
 fn reboot() -> ! {
-    print_emergency(format_args!("rivet: asking Xen to reboot the domain\n"));
-    console_ring::drain();
-    shut_down(hc::SHUTDOWN_REBOOT)
+    crate::boot::xen::reboot_domu()
 }
 
 /// The trap table every vCPU uses: the exception vectors 0–31 (but NMI and double fault, which
@@ -508,29 +450,13 @@ fn read_time_info(shared: *const SharedInfo) -> VcpuTimeInfo {
     read_time_info_of(shared, 0)
 }
 
-/// A consistent copy of vCPU `vcpu`'s time record: retried while Xen is updating it (odd version
-/// or a version change across the copy).
+/// A consistent copy of vCPU `vcpu`'s time record (`boot::xen::read_time_info`).
 fn read_time_info_of(shared: *const SharedInfo, vcpu: usize) -> VcpuTimeInfo {
     let vcpu = vcpu.min(crate::smp::MAX_CPUS - 1);
     // SAFETY: `shared` maps the shared info page (mapped by `init_clock` before any call: the
-    // timer's come after it succeeded), which holds a `shared_info` with 32 `vcpu_info` slots
-    // (`vcpu` < MAX_CPUS <= 32); this only computes a field's address (no read).
-    let time = unsafe { &raw const (*shared).vcpu_info[vcpu].time };
-    loop {
-        // SAFETY: `time` points into the mapped shared info page (above); volatile, as Xen
-        // writes it concurrently; plain integers, any value is valid.
-        let before = unsafe { core::ptr::read_volatile(&raw const (*time).version) };
-        core::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: as above.
-        let copy = unsafe { core::ptr::read_volatile(time) };
-        core::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: as above.
-        let after = unsafe { core::ptr::read_volatile(&raw const (*time).version) };
-        if before % 2 == 0 && before == after {
-            return copy;
-        }
-        core::hint::spin_loop();
-    }
+    // timer's come after it succeeded), which holds 32 `vcpu_info` slots (`vcpu` < MAX_CPUS
+    // <= 32).
+    unsafe { crate::boot::xen::read_time_info(shared, vcpu) }
 }
 
 /// Why this boot cannot go on.

@@ -16,26 +16,22 @@
 
 extern crate alloc;
 
-use super::shared_page::{self, PageSlot, RingHalf};
+use super::ring::{self, RingHalf};
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
 use rivet_arch::xen_pv::hypercall;
-use rivet_core::time::Clock;
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::xenstore::{self, Kind, Reader, Reply, StoreError, HEADER_LEN, PAYLOAD_MAX};
 use rivet_xen_abi::{byte_ring, XenstoreInterface};
 use spin::{Mutex, Once};
 
 /// Watch events kept for [`XenStore::wait_watch`] before the oldest are dropped.
-pub(super) const MAX_QUEUED_EVENTS: usize = 64;
+pub(crate) const MAX_QUEUED_EVENTS: usize = 64;
 
 /// How long a request waits for its reply.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where the xenstore page is mapped.
-static mut STORE_PAGE: PageSlot = PageSlot::new();
 
 /// The connection's state, under the client's lock.
 struct Connection {
@@ -48,7 +44,7 @@ struct Connection {
 }
 
 /// The domain's xenstore connection.
-pub(super) struct XenStore {
+pub(crate) struct XenStore {
     request: RingHalf,
     response: RingHalf,
     port: u32,
@@ -57,15 +53,14 @@ pub(super) struct XenStore {
 
 static STORE: Once<XenStore> = Once::new();
 
-/// Maps the xenstore page (machine frame `mfn`) and returns the client; Xen's error if it
-/// refused the mapping.
-pub(super) fn init(mfn: u64, port: u32) -> Result<&'static XenStore, i64> {
-    let slot = &raw mut STORE_PAGE;
-    // SAFETY: STORE_PAGE is used only here, through `slot`, after this mapping.
-    unsafe { shared_page::map_frame(slot, mfn)? };
-    let page = slot.cast::<XenstoreInterface>();
-    // SAFETY: the page is mapped for the rest of the run; the fields are the two 1024-byte
-    // arrays and their aligned indexes, per `XenstoreInterface`'s layout.
+/// Connects to xenstore through the page at `page` (the first call only; later ones return
+/// the same client).
+///
+/// # Safety
+/// `page` is the domain's xenstore page, mapped read-write for the rest of the run.
+pub(crate) unsafe fn connect(page: *mut XenstoreInterface, port: u32) -> &'static XenStore {
+    // SAFETY: the page is mapped for the rest of the run (the caller's promise); the fields are
+    // the two 1024-byte arrays and their aligned indexes, per `XenstoreInterface`'s layout.
     let (request, response) = unsafe {
         (
             RingHalf::new(
@@ -82,7 +77,7 @@ pub(super) fn init(mfn: u64, port: u32) -> Result<&'static XenStore, i64> {
             ),
         )
     };
-    Ok(STORE.call_once(|| XenStore {
+    STORE.call_once(|| XenStore {
         request,
         response,
         port,
@@ -92,17 +87,17 @@ pub(super) fn init(mfn: u64, port: u32) -> Result<&'static XenStore, i64> {
             events: VecDeque::new(),
             buffer: [0; HEADER_LEN + PAYLOAD_MAX],
         }),
-    }))
+    })
 }
 
-/// The client, once [`init`] has run.
-pub(super) fn get() -> Option<&'static XenStore> {
+/// The client, once [`connect`] has run.
+pub(crate) fn get() -> Option<&'static XenStore> {
     STORE.get()
 }
 
 impl XenStore {
     /// Sends one request and returns its reply's payload (see the module's text).
-    pub(super) fn request(
+    pub(crate) fn request(
         &self,
         kind: Kind,
         transaction: u32,
@@ -117,7 +112,7 @@ impl XenStore {
     /// Sends one request and waits for its reply, which is not kept; only if nobody holds the
     /// lock. For the exit path: it may run inside a request that panicked, or before the heap
     /// exists (nothing here allocates).
-    pub(super) fn try_request(
+    pub(crate) fn try_request(
         &self,
         kind: Kind,
         parts: &[&[u8]],
@@ -129,7 +124,7 @@ impl XenStore {
 
     /// Waits until a watch event with `token` arrives (or `timeout` passes) and returns its
     /// path.
-    pub(super) fn wait_watch(&self, token: &str, timeout: Duration) -> Result<String, StoreError> {
+    pub(crate) fn wait_watch(&self, token: &str, timeout: Duration) -> Result<String, StoreError> {
         let deadline = Deadline::after(timeout);
         let mut connection = self.connection.lock();
         loop {
@@ -165,7 +160,7 @@ impl XenStore {
         while sent < len {
             let n = byte_ring::send(&self.request, &connection.buffer[sent..len])?;
             sent += n;
-            shared_page::notify(self.port);
+            ring::notify(self.port);
             if n == 0 {
                 deadline.wait()?;
             }
@@ -184,11 +179,11 @@ impl XenStore {
     ) -> Result<(), StoreError> {
         loop {
             let Some(header) = connection.reader.poll(&self.response)? else {
-                shared_page::notify(self.port); // room was made: the daemon may have more
+                ring::notify(self.port); // room was made: the daemon may have more
                 deadline.wait()?;
                 continue;
             };
-            shared_page::notify(self.port);
+            ring::notify(self.port);
             if header.kind == Kind::WatchEvent as u32 {
                 let event = xenstore::watch_event(connection.reader.payload())
                     .map(|(path, token)| (path.to_string(), token.to_string()));
@@ -227,7 +222,7 @@ struct Deadline {
 
 impl Deadline {
     fn after(timeout: Duration) -> Self {
-        let hz = super::CLOCK.frequency();
+        let hz = rivet_core::time::clock().frequency();
         let ticks = (timeout.as_millis() as u64).saturating_mul(hz / 1000);
         Self { start: rivet_arch::time::read_tsc(), ticks }
     }

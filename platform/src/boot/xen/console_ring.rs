@@ -8,15 +8,12 @@
 //! [`drain`] waits for the daemon to take everything, so the last lines are not lost when the
 //! domain shuts down.
 
-use super::shared_page::{self, PageSlot, RingHalf};
+use super::ring::{self, RingHalf};
 use rivet_arch::xen_pv::hypercall;
 use rivet_xen_abi::byte_ring;
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::ConsoleInterface;
 use spin::Once;
-
-/// Where the console page is mapped.
-static mut CONSOLE_PAGE: PageSlot = PageSlot::new();
 
 /// How long a write waits for room, and [`drain`] for the daemon: TSC ticks (≈ 0.5–2 s).
 const WAIT_TICKS: u64 = 1 << 31;
@@ -29,15 +26,15 @@ struct Ring {
 
 static RING: Once<Ring> = Once::new();
 
-/// Maps the console page (machine frame `mfn`) and uses it from now on; Xen's error if it
-/// refused the mapping.
-pub(super) fn init(mfn: u64, port: u32) -> Result<(), i64> {
-    let slot = &raw mut CONSOLE_PAGE;
-    // SAFETY: CONSOLE_PAGE is used only here, through `slot`, after this mapping.
-    unsafe { shared_page::map_frame(slot, mfn)? };
-    let page = slot.cast::<ConsoleInterface>();
-    // SAFETY: the page is mapped for the rest of the run; the fields are the `out` array (2048
-    // bytes, a power of two) and its two aligned indexes, per `ConsoleInterface`'s layout.
+/// Uses the console page at `page` from now on (the first call only; later ones change
+/// nothing).
+///
+/// # Safety
+/// `page` is the domain's console page, mapped read-write for the rest of the run.
+pub(crate) unsafe fn connect(page: *mut ConsoleInterface, port: u32) {
+    // SAFETY: the page is mapped for the rest of the run (the caller's promise); the fields are
+    // the `out` array (2048 bytes, a power of two) and its two aligned indexes, per
+    // `ConsoleInterface`'s layout.
     let output = unsafe {
         RingHalf::new(
             (&raw mut (*page).output).cast::<u8>(),
@@ -47,24 +44,23 @@ pub(super) fn init(mfn: u64, port: u32) -> Result<(), i64> {
         )
     };
     RING.call_once(|| Ring { output, port });
-    Ok(())
 }
 
 /// Whether the ring is in use (a domU whose console page was mapped).
-pub(super) fn is_ready() -> bool {
+pub(crate) fn is_ready() -> bool {
     RING.get().is_some()
 }
 
 /// Writes `bytes` to the ring (see the module's text for a full ring). Callers serialise
 /// (core's console lock).
-pub(super) fn write(bytes: &[u8]) {
+pub(crate) fn write(bytes: &[u8]) {
     let Some(ring) = RING.get() else { return };
     let mut rest = bytes;
     let mut waited_since = None;
     while !rest.is_empty() {
         match byte_ring::send(&ring.output, rest) {
             Ok(0) => {
-                shared_page::notify(ring.port);
+                ring::notify(ring.port);
                 if !wait_a_little(&mut waited_since) {
                     return; // nobody reads: drop the rest
                 }
@@ -76,13 +72,13 @@ pub(super) fn write(bytes: &[u8]) {
             Err(_) => return, // the daemon broke the indexes: nothing sensible to write
         }
     }
-    shared_page::notify(ring.port);
+    ring::notify(ring.port);
 }
 
 /// Waits (bounded) until the daemon has taken everything written.
-pub(super) fn drain() {
+pub(crate) fn drain() {
     let Some(ring) = RING.get() else { return };
-    shared_page::notify(ring.port);
+    ring::notify(ring.port);
     let mut waited_since = None;
     while matches!(byte_ring::pending(&ring.output), Ok(n) if n > 0) {
         if !wait_a_little(&mut waited_since) {
