@@ -2,8 +2,8 @@
 //!
 //! Applications depend on this crate (as `rivet`) and get a `std`-shaped API: [`println!`],
 //! [`env::args`], [`process::exit`], [`time`], [`thread`] (preemptive threads on every core),
-//! [`sync`] (mutexes, condition variables, channels …), `alloc` collections on a heap sized from
-//! the memory map. Underneath, the same crate is the *platform* layer of `docs/architecture.md`: one module
+//! [`sync`] (mutexes, condition variables, channels …), [`net`] (sockets), [`xen`] (xenstore and
+//! Xen's clock, on Xen), `alloc` collections on a heap sized from the memory map. Underneath, the same crate is the *platform* layer of `docs/architecture.md`: one module
 //! per boot environment that turns what the boot hands over (a PVH start info, a device tree …)
 //! into a memory map, page tables, a console and a clock, then starts the application through
 //! [`runtime`]. It is the only crate that knows a board or a hypervisor.
