@@ -4,7 +4,8 @@
 //! shared page whose frame and event channel the start info names, read by `xenconsoled` in
 //! dom0. Writing copies the bytes into the ring, publishes `out_prod` and signals the channel.
 //! A full ring is waited on by yielding the vCPU (the daemon may need this very CPU to run),
-//! for a bounded time: if nobody reads, the rest is dropped rather than hanging the guest.
+//! for a bounded time: if nobody reads, the rest is dropped rather than hanging the guest, and
+//! later writes do not wait at all (they send what fits) until the daemon takes bytes again.
 //! [`drain`] waits for the daemon to take everything, so the last lines are not lost when the
 //! domain shuts down.
 
@@ -13,7 +14,11 @@ use rivet_arch::xen_pv::hypercall;
 use rivet_xen_abi::byte_ring;
 use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::ConsoleInterface;
+use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
+
+/// A wait for room timed out and the daemon has not read since: writes do not wait.
+static STALLED: AtomicBool = AtomicBool::new(false);
 
 /// How long a write waits for room, and [`drain`] for the daemon: TSC ticks (≈ 0.5–2 s).
 const WAIT_TICKS: u64 = 1 << 31;
@@ -61,13 +66,15 @@ pub(crate) fn write(bytes: &[u8]) {
         match byte_ring::send(&ring.output, rest) {
             Ok(0) => {
                 ring::notify(ring.port);
-                if !wait_a_little(&mut waited_since) {
+                if STALLED.load(Ordering::Relaxed) || !wait_a_little(&mut waited_since) {
+                    STALLED.store(true, Ordering::Relaxed);
                     return; // nobody reads: drop the rest
                 }
             }
             Ok(n) => {
                 rest = &rest[n..];
                 waited_since = None;
+                STALLED.store(false, Ordering::Relaxed);
             }
             Err(_) => return, // the daemon broke the indexes: nothing sensible to write
         }
@@ -81,7 +88,7 @@ pub(crate) fn drain() {
     ring::notify(ring.port);
     let mut waited_since = None;
     while matches!(byte_ring::pending(&ring.output), Ok(n) if n > 0) {
-        if !wait_a_little(&mut waited_since) {
+        if STALLED.load(Ordering::Relaxed) || !wait_a_little(&mut waited_since) {
             return;
         }
     }
