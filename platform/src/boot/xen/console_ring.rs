@@ -10,11 +10,10 @@
 //! domain shuts down.
 
 use super::ring::{self, RingHalf};
-use rivet_arch::xen_pv::hypercall;
-use rivet_xen_abi::byte_ring;
-use rivet_xen_abi::hypercall as hc;
-use rivet_xen_abi::ConsoleInterface;
+use super::Deadline;
 use core::sync::atomic::{AtomicBool, Ordering};
+use rivet_xen_abi::byte_ring;
+use rivet_xen_abi::ConsoleInterface;
 use spin::Once;
 
 /// A wait for room timed out and the daemon has not read since: writes do not wait.
@@ -94,15 +93,9 @@ pub(crate) fn drain() {
     }
 }
 
-/// Yields the vCPU once; false when the wait that started at `since` has lasted
-/// [`WAIT_TICKS`].
-fn wait_a_little(since: &mut Option<u64>) -> bool {
-    let now = rivet_arch::time::read_tsc();
-    let start = *since.get_or_insert(now);
-    if now.wrapping_sub(start) > WAIT_TICKS {
-        return false;
-    }
-    // SAFETY: SCHEDOP_yield takes no argument and only lets other vCPUs run (obligation 2).
-    unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0) };
-    true
+/// Yields once for the wait started at the first call after `waiting` was reset (a raw TSC
+/// budget: asking the clock its frequency could log, and logging writes here); false once it has
+/// lasted [`WAIT_TICKS`].
+fn wait_a_little(waiting: &mut Option<Deadline>) -> bool {
+    waiting.get_or_insert_with(|| Deadline::after_ticks(WAIT_TICKS)).wait()
 }

@@ -77,6 +77,40 @@ fn decimal(code: i32, buffer: &mut [u8; 12]) -> &[u8] {
     &buffer[at..]
 }
 
+/// Lets other vCPUs run (`SCHEDOP_yield`): dom0's daemons may need this very CPU to answer.
+pub(crate) fn yield_vcpu() {
+    // SAFETY: SCHEDOP_yield takes no argument and only lets other vCPUs run (obligation 2).
+    unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0) };
+}
+
+/// A bounded wait by the TSC, yielding the vCPU between looks (the rings are polled).
+pub(crate) struct Deadline {
+    start: u64,
+    ticks: u64,
+}
+
+impl Deadline {
+    /// `timeout` from now, by the system clock's frequency.
+    pub(crate) fn after(timeout: core::time::Duration) -> Self {
+        let hz = rivet_core::time::clock().frequency();
+        Self::after_ticks((timeout.as_millis() as u64).saturating_mul(hz / 1000))
+    }
+
+    /// `ticks` TSC ticks from now (where the clock's frequency may not be asked for).
+    pub(crate) fn after_ticks(ticks: u64) -> Self {
+        Self { start: rivet_arch::time::read_tsc(), ticks }
+    }
+
+    /// Yields the vCPU once; false, without yielding, once the time is up.
+    pub(crate) fn wait(&self) -> bool {
+        if rivet_arch::time::read_tsc().wrapping_sub(self.start) > self.ticks {
+            return false;
+        }
+        yield_vcpu();
+        true
+    }
+}
+
 /// `SCHEDOP_shutdown` with `reason`, for good.
 pub(crate) fn shut_down(reason: u32) -> ! {
     let shutdown = SchedShutdown { reason };
@@ -84,9 +118,9 @@ pub(crate) fn shut_down(reason: u32) -> ! {
         // SAFETY: `shutdown` is a readable `sched_shutdown`; shutting down ends the domain, after
         // which nothing of this program runs (obligation 2).
         unsafe {
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0);
-            hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0);
-        }
+            hypercall(hc::SCHED_OP, hc::SCHEDOP_SHUTDOWN, &raw const shutdown as u64, 0, 0, 0)
+        };
+        yield_vcpu();
     }
 }
 

@@ -17,12 +17,11 @@
 extern crate alloc;
 
 use super::ring::{self, RingHalf};
+use super::Deadline;
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
-use rivet_arch::xen_pv::hypercall;
-use rivet_xen_abi::hypercall as hc;
 use rivet_xen_abi::xenstore::{self, Kind, Reader, Reply, StoreError, HEADER_LEN, PAYLOAD_MAX};
 use rivet_xen_abi::{byte_ring, XenstoreInterface};
 use spin::{Mutex, Once};
@@ -162,7 +161,7 @@ impl XenStore {
             sent += n;
             ring::notify(self.port);
             if n == 0 {
-                deadline.wait()?;
+                wait(&deadline)?;
             }
         }
         self.receive(connection, Some((kind, id)), &deadline)
@@ -180,7 +179,7 @@ impl XenStore {
         loop {
             let Some(header) = connection.reader.poll(&self.response)? else {
                 ring::notify(self.port); // room was made: the daemon may have more
-                deadline.wait()?;
+                wait(deadline)?;
                 continue;
             };
             ring::notify(self.port);
@@ -214,26 +213,7 @@ impl XenStore {
     }
 }
 
-/// A point in time, by the TSC, after which a wait gives up.
-struct Deadline {
-    start: u64,
-    ticks: u64,
-}
-
-impl Deadline {
-    fn after(timeout: Duration) -> Self {
-        let hz = rivet_core::time::clock().frequency();
-        let ticks = (timeout.as_millis() as u64).saturating_mul(hz / 1000);
-        Self { start: rivet_arch::time::read_tsc(), ticks }
-    }
-
-    /// Yields the vCPU once, or says the time is up.
-    fn wait(&self) -> Result<(), StoreError> {
-        if rivet_arch::time::read_tsc().wrapping_sub(self.start) > self.ticks {
-            return Err(StoreError::TimedOut);
-        }
-        // SAFETY: SCHEDOP_yield takes no argument and only lets other vCPUs run (obligation 2).
-        unsafe { hypercall(hc::SCHED_OP, hc::SCHEDOP_YIELD, 0, 0, 0, 0) };
-        Ok(())
-    }
+/// Yields once for `deadline`, or says the time is up.
+fn wait(deadline: &Deadline) -> Result<(), StoreError> {
+    deadline.wait().then_some(()).ok_or(StoreError::TimedOut)
 }
